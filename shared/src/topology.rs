@@ -1,0 +1,205 @@
+//! RabbitMQ topology (DESIGN.md §3). Every name derives from `AMQP_PREFIX`.
+//!
+//! ```text
+//! receiver ─▶ {p}.events (topic exchange) ─#─▶ {p}.events (quorum queue) ─▶ workers
+//!                                                 ▲            │ delivery limit (crash loops)
+//!   worker ─▶ {p}.events.retry.{ms}ms (TTL) ──────┘            ▼
+//!   worker ─▶ {p}.events.dead (dead letters, kept until replayed)
+//! ```
+//!
+//! Retry queues have no consumer: a message waits there for the queue's TTL, then is
+//! dead-lettered through the default exchange straight into the events queue. One
+//! queue per delay, since per-message TTL only expires at the head of a queue.
+
+use std::time::Duration;
+
+use lapin::{
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable, LongString, ShortString},
+    Channel, ExchangeKind,
+};
+
+/// Headers clerk-sync puts on messages.
+pub mod headers {
+    /// The Svix message id (also the AMQP `message_id`).
+    pub const SVIX_ID: &str = "svix-id";
+    /// The Svix timestamp (seconds) of the delivery that was accepted.
+    pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
+    /// When the receiver accepted the event (RFC 3339).
+    pub const RECEIVED_AT: &str = "x-received-at";
+    /// Attempts made so far (absent: none).
+    pub const ATTEMPTS: &str = "x-clerk-sync-attempts";
+    /// When the first and the last attempt failed (RFC 3339).
+    pub const FIRST_FAILED_AT: &str = "x-clerk-sync-first-failed-at";
+    pub const LAST_FAILED_AT: &str = "x-clerk-sync-last-failed-at";
+    /// Why the last attempt failed.
+    pub const ERROR: &str = "x-clerk-sync-error";
+    /// Set on dead letters: the event type and object id, for listing.
+    pub const EVENT_TYPE: &str = "x-clerk-sync-event-type";
+    pub const OBJECT_ID: &str = "x-clerk-sync-object-id";
+    /// Set on dead letters: when the message was dead-lettered (RFC 3339).
+    pub const DEAD_AT: &str = "x-clerk-sync-dead-at";
+}
+
+/// How many times the broker may hand out one message before dead-lettering it on its
+/// own. Only crash loops get there: the worker holds messages during outages instead
+/// of returning them, and counts its own attempts in a header.
+pub const DELIVERY_LIMIT: i64 = 20;
+
+/// The names of one deployment's exchanges and queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    prefix: String,
+}
+
+impl Topology {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The exchange the receiver publishes to (topic, routing key = event type).
+    pub fn exchange(&self) -> String {
+        format!("{}.events", self.prefix)
+    }
+
+    /// The queue the workers consume.
+    pub fn events_queue(&self) -> String {
+        format!("{}.events", self.prefix)
+    }
+
+    /// The dead-letter queue.
+    pub fn dead_queue(&self) -> String {
+        format!("{}.events.dead", self.prefix)
+    }
+
+    /// The retry queue that holds messages for `delay`.
+    pub fn retry_queue(&self, delay: Duration) -> String {
+        format!("{}.events.retry.{}ms", self.prefix, delay.as_millis())
+    }
+
+    /// Declares the exchange, the events queue and the dead-letter queue. Idempotent.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        channel
+            .exchange_declare(
+                self.exchange().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+
+        // Dead letters: a classic durable queue. It is read by `dlq list` and
+        // `dlq replay`, which return what they do not take; a quorum queue would count
+        // those returns against its delivery limit (20 by default on RabbitMQ 4).
+        channel
+            .queue_declare(
+                self.dead_queue().into(),
+                durable(),
+                table(&[("x-queue-type", string("classic"))]),
+            )
+            .await?;
+
+        channel
+            .queue_declare(
+                self.events_queue().into(),
+                durable(),
+                table(&[
+                    ("x-queue-type", string("quorum")),
+                    ("x-delivery-limit", AMQPValue::LongLongInt(DELIVERY_LIMIT)),
+                    ("x-dead-letter-exchange", string("")),
+                    ("x-dead-letter-routing-key", string(&self.dead_queue())),
+                    ("x-dead-letter-strategy", string("at-least-once")),
+                    ("x-overflow", string("reject-publish")),
+                ]),
+            )
+            .await?;
+        channel
+            .queue_bind(
+                self.events_queue().into(),
+                self.exchange().into(),
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Declares one retry queue per delay. Idempotent.
+    pub async fn declare_retry_queues(
+        &self,
+        channel: &Channel,
+        delays: &[Duration],
+    ) -> lapin::Result<()> {
+        for delay in delays {
+            let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            channel
+                .queue_declare(
+                    self.retry_queue(*delay).into(),
+                    durable(),
+                    table(&[
+                        ("x-queue-type", string("quorum")),
+                        ("x-message-ttl", AMQPValue::LongLongInt(ttl)),
+                        ("x-dead-letter-exchange", string("")),
+                        ("x-dead-letter-routing-key", string(&self.events_queue())),
+                        ("x-dead-letter-strategy", string("at-least-once")),
+                        ("x-overflow", string("reject-publish")),
+                    ]),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every queue name this deployment may use, for clean-up in tests and tools.
+    pub fn all_queues(&self, delays: &[Duration]) -> Vec<String> {
+        let mut names = vec![self.events_queue(), self.dead_queue()];
+        names.extend(delays.iter().map(|d| self.retry_queue(*d)));
+        names
+    }
+}
+
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    }
+}
+
+fn string(s: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(s))
+}
+
+fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
+    let mut t = FieldTable::default();
+    for (k, v) in entries {
+        t.insert(ShortString::from(*k), v.clone());
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_from_the_prefix() {
+        let t = Topology::new("acme");
+        assert_eq!(t.exchange(), "acme.events");
+        assert_eq!(t.events_queue(), "acme.events");
+        assert_eq!(t.dead_queue(), "acme.events.dead");
+        assert_eq!(
+            t.retry_queue(Duration::from_secs(30)),
+            "acme.events.retry.30000ms"
+        );
+    }
+}
