@@ -1,0 +1,79 @@
+//! Receiver metrics, Prometheus text format, names prefixed `clerk_sync_`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests to the webhook endpoint by outcome: accepted, bad_request,
+    /// unauthorized, too_large, unavailable.
+    pub requests: IntCounterVec,
+    /// Time from publish to broker confirm.
+    pub confirm_seconds: Histogram,
+    pub in_flight: IntGauge,
+    pub broker_connected: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "clerk_sync_receiver_requests_total",
+                "Webhook requests by outcome.",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let confirm_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "clerk_sync_receiver_publish_confirm_seconds",
+                "Time from publishing an event to the broker's confirm.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+        )
+        .expect("valid metric");
+        let in_flight = IntGauge::new(
+            "clerk_sync_receiver_in_flight_requests",
+            "Webhook requests being handled.",
+        )
+        .expect("valid metric");
+        let broker_connected = IntGauge::new(
+            "clerk_sync_receiver_broker_connected",
+            "1 when the publishing channel to RabbitMQ is open.",
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(confirm_seconds.clone()),
+            Box::new(in_flight.clone()),
+            Box::new(broker_connected.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Self {
+            registry,
+            requests,
+            confirm_seconds,
+            in_flight,
+            broker_connected,
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

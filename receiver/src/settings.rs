@@ -1,0 +1,36 @@
+//! Receiver configuration from the environment (DESIGN.md §6).
+
+use shared::config::{self, AmqpSettings, ConfigError, LogSettings};
+
+use crate::signature::Secrets;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub amqp: AmqpSettings,
+    pub log: LogSettings,
+    pub bind_addr: String,
+    pub max_body_bytes: usize,
+    pub secrets: Secrets,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let raw = config::required(
+            "CLERK_WEBHOOK_SIGNING_SECRET",
+            "copy the endpoint's signing secret (whsec_…) from Clerk's dashboard",
+        )?;
+        let secrets = Secrets::parse(&raw)
+            .map_err(|reason| ConfigError::new("CLERK_WEBHOOK_SIGNING_SECRET", reason))?;
+        let max_body_bytes = config::parsed("MAX_BODY_BYTES", 1_048_576usize)?;
+        if max_body_bytes == 0 {
+            return Err(ConfigError::new("MAX_BODY_BYTES", "must be positive"));
+        }
+        Ok(Self {
+            amqp: AmqpSettings::from_env()?,
+            log: LogSettings::from_env()?,
+            bind_addr: config::string("BIND_ADDR", "0.0.0.0:3000")?,
+            max_body_bytes,
+            secrets,
+        })
+    }
+}
