@@ -65,7 +65,12 @@ struct Inner {
 impl Publisher {
     /// Starts the supervisor. Returns at once; the first connection is made in the
     /// background (use [`Publisher::wait_connected`] to wait for it).
-    pub fn start(url: String, topology: Topology, metrics: Metrics, stop: CancellationToken) -> Self {
+    pub fn start(
+        url: String,
+        topology: Topology,
+        metrics: Metrics,
+        stop: CancellationToken,
+    ) -> Self {
         let inner = Arc::new(Inner {
             url,
             topology,
@@ -148,7 +153,10 @@ impl Publisher {
             .metrics
             .confirm_seconds
             .observe(started.elapsed().as_secs_f64());
-        if matches!(outcome, Err(PublishError::Channel(_)) | Err(PublishError::Timeout(_))) {
+        if matches!(
+            outcome,
+            Err(PublishError::Channel(_)) | Err(PublishError::Timeout(_))
+        ) {
             // Let the supervisor check the channel now rather than at its next tick.
             self.inner.changed.notify_one();
         }
@@ -173,7 +181,10 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
     while !stop.is_cancelled() {
         match open(&inner).await {
             Ok((conn, channel)) => {
-                info!("connected to RabbitMQ, publishing to {}", inner.topology.exchange());
+                info!(
+                    "connected to RabbitMQ, publishing to {}",
+                    inner.topology.exchange()
+                );
                 *inner.channel.write().unwrap_or_else(|e| e.into_inner()) = Some(channel.clone());
                 inner.metrics.broker_connected.set(1);
                 backoff = Duration::from_millis(200);

@@ -68,9 +68,8 @@ impl Secrets {
                     "secret #{n} does not start with whsec_: copy the endpoint's signing secret from Clerk's dashboard"
                 ));
             }
-            let hook = Webhook::new(part).map_err(|_| {
-                format!("secret #{n} is malformed: after whsec_ it must be base64")
-            })?;
+            let hook = Webhook::new(part)
+                .map_err(|_| format!("secret #{n} is malformed: after whsec_ it must be base64"))?;
             hooks.push(hook);
         }
         Ok(Self {
@@ -152,8 +151,12 @@ fn classify(e: WebhookError) -> VerifyError {
         }
         WebhookError::InvalidSignature => VerifyError::Rejected("signature does not match"),
         WebhookError::InvalidPayload => VerifyError::NotUtf8,
-        WebhookError::MissingHeader(h) => VerifyError::BadHeaders(format!("missing svix-{h} header")),
-        WebhookError::InvalidHeader(h) => VerifyError::BadHeaders(format!("malformed svix-{h} header")),
+        WebhookError::MissingHeader(h) => {
+            VerifyError::BadHeaders(format!("missing svix-{h} header"))
+        }
+        WebhookError::InvalidHeader(h) => {
+            VerifyError::BadHeaders(format!("malformed svix-{h} header"))
+        }
         WebhookError::InvalidTimestamp => {
             VerifyError::BadHeaders("malformed svix-timestamp header".into())
         }
@@ -183,7 +186,11 @@ mod tests {
     fn svix_test_vector_signs() {
         let s = Secrets::parse(SECRET).expect("valid");
         assert_eq!(
-            s.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#),
+            s.sign(
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#
+            ),
             Ok("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".into())
         );
     }

@@ -39,9 +39,7 @@ pub fn optional(var: &'static str) -> Result<Option<String>, ConfigError> {
         Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(ConfigError::new(var, "is not valid UTF-8"))
-        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::new(var, "is not valid UTF-8")),
     }
 }
 

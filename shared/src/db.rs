@@ -122,7 +122,8 @@ pub fn drop_database(database_url: &str) -> anyhow::Result<()> {
 /// versions applied.
 pub fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
     create_database_if_missing(database_url)?;
-    let mut conn = PgConnection::establish(database_url).context("could not connect to Postgres")?;
+    let mut conn =
+        PgConnection::establish(database_url).context("could not connect to Postgres")?;
     // Several workers may start at once: one migrates, the others wait for it.
     conn.batch_execute("SELECT pg_advisory_lock(7411202611)")
         .context("could not take the migration lock")?;

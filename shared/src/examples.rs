@@ -5,9 +5,18 @@ use serde_json::Value;
 
 /// The event types clerk-sync applies, with their example payloads.
 pub const EXAMPLES: &[(&str, &str)] = &[
-    ("user.created", include_str!("../fixtures/clerk/user.created.json")),
-    ("user.updated", include_str!("../fixtures/clerk/user.updated.json")),
-    ("user.deleted", include_str!("../fixtures/clerk/user.deleted.json")),
+    (
+        "user.created",
+        include_str!("../fixtures/clerk/user.created.json"),
+    ),
+    (
+        "user.updated",
+        include_str!("../fixtures/clerk/user.updated.json"),
+    ),
+    (
+        "user.deleted",
+        include_str!("../fixtures/clerk/user.deleted.json"),
+    ),
     (
         "organization.created",
         include_str!("../fixtures/clerk/organization.created.json"),

@@ -53,8 +53,7 @@ async fn handle(
     let span = tracing::Span::current();
     let verified = secrets.verify(req.headers(), body)?;
     span.record("svix_id", verified.svix_id.as_str());
-    let route =
-        shared::event::route(body).map_err(|e| WebhookError::NotAnEvent(e.to_string()))?;
+    let route = shared::event::route(body).map_err(|e| WebhookError::NotAnEvent(e.to_string()))?;
     span.record("event_type", route.event_type.as_str());
     if let Some(id) = &route.object_id {
         span.record("object_id", id.as_str());

@@ -1,0 +1,88 @@
+//! Rows as the worker writes them: one insert struct per table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::schema::{organization_memberships, organizations, users, webhook_events};
+
+/// A user as Clerk last described it.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub image_url: Option<String>,
+    pub external_id: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub data: Option<Value>,
+    pub clerk_created_at: Option<DateTime<Utc>>,
+    pub clerk_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A user row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub image_url: Option<String>,
+    pub external_id: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub data: Option<Value>,
+    pub clerk_created_at: Option<DateTime<Utc>>,
+    pub clerk_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrganization {
+    pub id: String,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub image_url: Option<String>,
+    pub created_by: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub data: Option<Value>,
+    pub clerk_created_at: Option<DateTime<Utc>>,
+    pub clerk_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = organization_memberships)]
+pub struct NewMembership {
+    pub id: String,
+    pub organization_id: String,
+    pub user_id: Option<String>,
+    pub role: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub data: Option<Value>,
+    pub clerk_created_at: Option<DateTime<Utc>>,
+    pub clerk_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The record that an event was seen, and what came of it.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = webhook_events)]
+pub struct NewWebhookEvent<'a> {
+    pub svix_id: &'a str,
+    pub event_type: &'a str,
+    pub object_id: Option<&'a str>,
+    pub subject_user_id: Option<&'a str>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub outcome: &'a str,
+    pub attempts: i32,
+    pub payload: Option<&'a Value>,
+}

@@ -1,0 +1,113 @@
+//! Applying events to Postgres: one record per svix-id, and the ordering guard.
+//!
+//! [`apply_event`] runs inside the caller's transaction. [`apply_batch`] applies
+//! several events in one transaction, each inside its own savepoint, so one failing
+//! event leaves the others applied.
+
+mod prepare;
+mod store;
+
+use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
+
+pub use prepare::{prepare, primary_email, Change, Permanent, Prepared};
+
+/// What came of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The change landed.
+    Applied,
+    /// What is stored is newer (or a tombstone): nothing changed.
+    Stale,
+    /// This svix-id was seen before: nothing changed, nothing stored.
+    Duplicate,
+    /// A type clerk-sync does not sync: recorded, nothing else.
+    Ignored,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Stale => "stale",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+/// Applies one event: records its svix-id (a duplicate stops here), applies the
+/// change under the ordering guard, and erases personal data where a user is
+/// deleted. Call it inside a transaction.
+pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome, DieselError> {
+    let initial = match event.change {
+        Change::Ignore => Outcome::Ignored,
+        _ => Outcome::Applied,
+    };
+    if !store::record(conn, event, initial)? {
+        return Ok(Outcome::Duplicate);
+    }
+    let outcome = match &event.change {
+        Change::Ignore => Outcome::Ignored,
+        Change::User(user) => store::upsert_user(conn, user)?,
+        Change::Organization(org) => {
+            let outcome = store::upsert_organization(conn, org)?;
+            if let (Outcome::Applied, Some(at)) = (outcome, org.deleted_at) {
+                store::tombstone_memberships_of(conn, &org.id, at)?;
+            }
+            outcome
+        }
+        Change::Membership(m) => store::upsert_membership(conn, m)?,
+    };
+    if outcome == Outcome::Stale {
+        store::set_outcome(conn, &event.svix_id, outcome)?;
+    }
+    if let Some(user_id) = &event.subject_user_id {
+        let erase = match (&event.change, outcome) {
+            (Change::User(u), Outcome::Applied) => u.deleted_at.is_some(),
+            _ => store::user_is_deleted(conn, user_id)?,
+        };
+        if erase {
+            store::erase_user(conn, user_id)?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Applies `events` in one transaction, each in a savepoint. The outer error is for
+/// the transaction as a whole (the connection broke, or the commit failed); the inner
+/// results are per event, in the order given.
+pub fn apply_batch(
+    conn: &mut PgConnection,
+    events: &[Prepared],
+) -> Result<Vec<Result<Outcome, DieselError>>, DieselError> {
+    if let [event] = events {
+        return conn
+            .transaction(|conn| apply_event(conn, event))
+            .map(|outcome| vec![Ok(outcome)]);
+    }
+    // Take row locks in one global order, so concurrent workers cannot deadlock.
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| {
+        (events[a].object_id.as_deref(), &events[a].svix_id)
+            .cmp(&(events[b].object_id.as_deref(), &events[b].svix_id))
+    });
+    conn.transaction(|conn| {
+        let mut results: Vec<Option<Result<Outcome, DieselError>>> =
+            (0..events.len()).map(|_| None).collect();
+        for i in order {
+            results[i] = Some(conn.transaction(|conn| apply_event(conn, &events[i])));
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(DieselError::RollbackTransaction)))
+            .collect())
+    })
+}
+
+/// Deletes `webhook_events` records processed before `cutoff`. Returns how many.
+pub fn prune(
+    conn: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, DieselError> {
+    store::prune(conn, cutoff)
+}

@@ -1,0 +1,335 @@
+//! Turning a decoded event into the change it makes, before any database work.
+//!
+//! Everything that can make an event permanently unusable (no `data.id`, a missing
+//! version, a wrong shape) is found here, so it is dead-lettered at once and never
+//! costs a transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use shared::{
+    event::{datetime_from_millis, millis, Envelope},
+    models::{NewMembership, NewOrganization, NewUser},
+};
+
+/// An event that can never apply: retrying cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(pub String);
+
+/// What an event does to the tables.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Upsert or tombstone (when `deleted_at` is set) a user.
+    User(NewUser),
+    Organization(NewOrganization),
+    Membership(NewMembership),
+    /// A type clerk-sync does not sync: recorded and acked.
+    Ignore,
+}
+
+/// An event ready to apply.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub svix_id: String,
+    pub event_type: String,
+    pub object_id: Option<String>,
+    /// The user this event holds personal data about.
+    pub subject_user_id: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    pub payload: Value,
+    pub change: Change,
+}
+
+impl Prepared {
+    pub fn is_delete(&self) -> bool {
+        match &self.change {
+            Change::User(u) => u.deleted_at.is_some(),
+            Change::Organization(o) => o.deleted_at.is_some(),
+            Change::Membership(m) => m.deleted_at.is_some(),
+            Change::Ignore => false,
+        }
+    }
+}
+
+/// Builds the change `envelope` makes. `received_at` orders deletes whose envelope
+/// has no timestamp.
+pub fn prepare(
+    svix_id: &str,
+    envelope: Envelope,
+    received_at: Option<DateTime<Utc>>,
+    attempt: i32,
+) -> Result<Prepared, Permanent> {
+    let data = &envelope.data;
+    let delete_version = || {
+        envelope
+            .occurred_at()
+            .or(received_at)
+            .unwrap_or_else(Utc::now)
+    };
+    let (change, subject_user_id) = match envelope.event_type.as_str() {
+        "user.created" | "user.updated" => {
+            let user = user(data, version(data)?, None)?;
+            let subject = Some(user.id.clone());
+            (Change::User(user), subject)
+        }
+        "user.deleted" => {
+            let at = delete_version();
+            let user = tombstone_user(data, at)?;
+            let subject = Some(user.id.clone());
+            (Change::User(user), subject)
+        }
+        "organization.created" | "organization.updated" => (
+            Change::Organization(organization(data, version(data)?, None)?),
+            None,
+        ),
+        "organization.deleted" => {
+            let at = delete_version();
+            (
+                Change::Organization(tombstone_organization(data, at)?),
+                None,
+            )
+        }
+        "organizationMembership.created" | "organizationMembership.updated" => {
+            let m = membership(data, version(data)?, None)?;
+            let subject = m.user_id.clone();
+            (Change::Membership(m), subject)
+        }
+        "organizationMembership.deleted" => {
+            let at = delete_version();
+            let m = membership(data, at, Some(at))?;
+            let subject = m.user_id.clone();
+            (Change::Membership(m), subject)
+        }
+        _ => (Change::Ignore, None),
+    };
+    Ok(Prepared {
+        svix_id: svix_id.to_owned(),
+        object_id: envelope.object_id().map(str::to_owned),
+        event_type: envelope.event_type,
+        subject_user_id,
+        occurred_at: envelope.timestamp_ms.and_then(datetime_from_millis),
+        received_at,
+        attempt,
+        payload: envelope.raw,
+        change,
+    })
+}
+
+fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
+    data.get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| Permanent("data.id is missing or not a string".into()))
+}
+
+/// `data.updated_at`: the Clerk version of a created or updated object.
+fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
+    data.get("updated_at")
+        .and_then(millis)
+        .and_then(datetime_from_millis)
+        .ok_or_else(|| {
+            Permanent(
+                "data.updated_at is missing or not a timestamp: cannot order the event".into(),
+            )
+        })
+}
+
+fn string(data: &Map<String, Value>, key: &str) -> Option<String> {
+    data.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn object(data: &Map<String, Value>, key: &str) -> Option<Value> {
+    data.get(key).filter(|v| v.is_object()).cloned()
+}
+
+fn time(data: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
+    data.get(key)
+        .and_then(millis)
+        .and_then(datetime_from_millis)
+}
+
+/// The primary email address: the entry of `email_addresses` whose `id` is
+/// `primary_email_address_id` (not necessarily the first).
+pub fn primary_email(data: &Map<String, Value>) -> Option<String> {
+    let primary = data.get("primary_email_address_id")?.as_str()?;
+    data.get("email_addresses")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("id").and_then(Value::as_str) == Some(primary))?
+        .get("email_address")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn user(
+    data: &Map<String, Value>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+) -> Result<NewUser, Permanent> {
+    Ok(NewUser {
+        id: id(data)?,
+        email: primary_email(data),
+        first_name: string(data, "first_name"),
+        last_name: string(data, "last_name"),
+        username: string(data, "username"),
+        image_url: string(data, "image_url").or_else(|| string(data, "profile_image_url")),
+        external_id: string(data, "external_id"),
+        public_metadata: object(data, "public_metadata"),
+        data: Some(Value::Object(data.clone())),
+        clerk_created_at: time(data, "created_at"),
+        clerk_updated_at: updated_at,
+        deleted_at,
+    })
+}
+
+/// A deleted user keeps only its id, its external id and the deletion stub.
+fn tombstone_user(data: &Map<String, Value>, at: DateTime<Utc>) -> Result<NewUser, Permanent> {
+    Ok(NewUser {
+        id: id(data)?,
+        email: None,
+        first_name: None,
+        last_name: None,
+        username: None,
+        image_url: None,
+        external_id: string(data, "external_id"),
+        public_metadata: None,
+        data: Some(stub(data)),
+        clerk_created_at: None,
+        clerk_updated_at: at,
+        deleted_at: Some(at),
+    })
+}
+
+/// `{object, id, deleted}` of a deletion event, nothing else.
+fn stub(data: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for key in ["object", "id", "deleted"] {
+        if let Some(v) = data.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn organization(
+    data: &Map<String, Value>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+) -> Result<NewOrganization, Permanent> {
+    Ok(NewOrganization {
+        id: id(data)?,
+        name: string(data, "name"),
+        slug: string(data, "slug"),
+        image_url: string(data, "image_url"),
+        created_by: string(data, "created_by"),
+        public_metadata: object(data, "public_metadata"),
+        data: Some(Value::Object(data.clone())),
+        clerk_created_at: time(data, "created_at"),
+        clerk_updated_at: updated_at,
+        deleted_at,
+    })
+}
+
+fn tombstone_organization(
+    data: &Map<String, Value>,
+    at: DateTime<Utc>,
+) -> Result<NewOrganization, Permanent> {
+    Ok(NewOrganization {
+        id: id(data)?,
+        name: None,
+        slug: string(data, "slug"),
+        image_url: None,
+        created_by: None,
+        public_metadata: None,
+        data: Some(stub(data)),
+        clerk_created_at: None,
+        clerk_updated_at: at,
+        deleted_at: Some(at),
+    })
+}
+
+fn membership(
+    data: &Map<String, Value>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+) -> Result<NewMembership, Permanent> {
+    let organization_id = data
+        .get("organization")
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Permanent("data.organization.id is missing or not a string".into()))?;
+    let user_id = data
+        .get("public_user_data")
+        .and_then(|u| u.get("user_id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(NewMembership {
+        id: id(data)?,
+        organization_id,
+        user_id,
+        role: string(data, "role"),
+        public_metadata: object(data, "public_metadata"),
+        data: Some(Value::Object(data.clone())),
+        clerk_created_at: time(data, "created_at"),
+        clerk_updated_at: updated_at,
+        deleted_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(body: &str) -> Envelope {
+        Envelope::parse(body.as_bytes()).expect("envelope")
+    }
+
+    #[test]
+    fn primary_email_is_found_by_id_not_position() {
+        let e = envelope(shared::examples::EXAMPLES[0].1);
+        assert_eq!(
+            primary_email(&e.data).as_deref(),
+            Some("john.doe@example.org")
+        );
+    }
+
+    #[test]
+    fn handled_types_need_an_id_and_a_version() {
+        let no_id = envelope(r#"{"type":"user.created","data":{"updated_at":1}}"#);
+        assert!(prepare("m", no_id, None, 1).is_err());
+        let no_version = envelope(r#"{"type":"user.updated","data":{"id":"user_1"}}"#);
+        assert!(prepare("m", no_version, None, 1).is_err());
+        let no_org = envelope(
+            r#"{"type":"organizationMembership.created","data":{"id":"m","updated_at":1}}"#,
+        );
+        assert!(prepare("m", no_org, None, 1).is_err());
+        let other = envelope(r#"{"type":"session.created","data":{}}"#);
+        assert!(matches!(
+            prepare("m", other, None, 1).expect("ignored").change,
+            Change::Ignore
+        ));
+    }
+
+    #[test]
+    fn user_deleted_is_a_tombstone_versioned_by_the_envelope() {
+        let e = envelope(
+            r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,
+        );
+        let p = prepare("m", e, None, 1).expect("valid");
+        let Change::User(u) = p.change else {
+            panic!("not a user change")
+        };
+        assert_eq!(u.deleted_at, datetime_from_millis(1_716_883_900_000));
+        assert_eq!(
+            u.clerk_updated_at,
+            datetime_from_millis(1_716_883_900_000).expect("t")
+        );
+        assert!(u.email.is_none());
+        assert_eq!(p.subject_user_id.as_deref(), Some("user_1"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Running Diesel on blocking threads, and telling an outage from an event's fault.
+
+use diesel::{
+    connection::SimpleConnection,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+use shared::db::{PgPool, PgPooled};
+
+/// A database call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had: Postgres is down or unreachable.
+    #[error("cannot get a Postgres connection: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] DieselError),
+    #[error("database task failed: {0}")]
+    Panicked(String),
+}
+
+impl DbError {
+    /// Whether the error says the connection itself is gone.
+    pub fn is_connection_loss(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Query(DieselError::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || looks_like_connection_loss(info.message())
+            }
+            Self::Query(DieselError::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+}
+
+fn looks_like_connection_loss(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "could not connect",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+/// Runs `f` with a pooled connection on a blocking thread.
+pub async fn run<T, F>(pool: &PgPool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut PgPooled) -> Result<T, DieselError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        f(&mut conn).map_err(DbError::from)
+    })
+    .await
+    .map_err(|e| DbError::Panicked(e.to_string()))?
+}
+
+/// Whether Postgres answers a trivial query now.
+pub async fn is_healthy(pool: &PgPool) -> bool {
+    run(pool, |conn| conn.batch_execute("SELECT 1"))
+        .await
+        .is_ok()
+}
+
+/// Whether `err` is an outage (not the event's fault): the connection was lost, or
+/// Postgres does not answer now.
+pub async fn is_outage(pool: &PgPool, err: &DbError) -> bool {
+    err.is_connection_loss() || !is_healthy(pool).await
+}

@@ -1,0 +1,175 @@
+//! `worker dlq list` and `worker dlq replay`: reading dead letters without losing any,
+//! and moving chosen ones back to the events exchange.
+//!
+//! Both take messages with `basic.get` without acking. What is not moved is never
+//! acked, and returns to the queue, in its order, when the channel closes.
+
+use anyhow::Context;
+use lapin::{
+    options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions},
+    types::FieldTable,
+    Channel, Confirmation,
+};
+use serde::Serialize;
+use shared::{
+    amqp::{self, header_int, header_str},
+    topology::{headers, Topology},
+};
+
+use crate::delivery::replay_properties;
+
+/// One dead letter, as listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub svix_id: Option<String>,
+    pub event_type: String,
+    pub object_id: Option<String>,
+    pub attempts: i64,
+    pub reason: String,
+    pub first_failed_at: Option<String>,
+    pub dead_at: Option<String>,
+}
+
+impl DeadLetter {
+    fn from_properties(props: &lapin::BasicProperties) -> Self {
+        let h = props.headers().as_ref();
+        let reason = header_str(h, headers::ERROR).unwrap_or_else(|| {
+            match header_str(h, "x-first-death-reason").as_deref() {
+                Some("delivery_limit") => "the broker dead-lettered it after too many deliveries (did a worker crash while holding it?)".to_owned(),
+                Some(other) => format!("the broker dead-lettered it ({other})"),
+                None => "unknown".to_owned(),
+            }
+        });
+        Self {
+            svix_id: props
+                .message_id()
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .or_else(|| header_str(h, headers::SVIX_ID)),
+            event_type: header_str(h, headers::EVENT_TYPE).unwrap_or_else(|| "unknown".into()),
+            object_id: header_str(h, headers::OBJECT_ID),
+            attempts: header_int(h, headers::ATTEMPTS).unwrap_or(0),
+            reason,
+            first_failed_at: header_str(h, headers::FIRST_FAILED_AT),
+            dead_at: header_str(h, headers::DEAD_AT),
+        }
+    }
+}
+
+/// Which dead letters to replay. Empty filters match all.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub ids: Vec<String>,
+    pub event_type: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl Filter {
+    fn matches(&self, d: &DeadLetter) -> bool {
+        (self.ids.is_empty() || d.svix_id.as_ref().is_some_and(|id| self.ids.contains(id)))
+            && self.event_type.as_ref().is_none_or(|t| *t == d.event_type)
+    }
+}
+
+async fn open(url: &str, topology: &Topology) -> anyhow::Result<(lapin::Connection, Channel, u32)> {
+    let conn = amqp::connect(url, "clerk-sync dlq")
+        .await
+        .context("could not connect to RabbitMQ (check AMQP_URL)")?;
+    let channel = conn.create_channel().await?;
+    topology
+        .declare(&channel)
+        .await
+        .context("could not declare the topology")?;
+    let queue = channel
+        .queue_declare(
+            topology.dead_queue().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((conn, channel, queue.message_count()))
+}
+
+/// Lists up to `limit` dead letters, oldest first, removing none.
+pub async fn list(url: &str, topology: &Topology, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
+    let (conn, channel, count) = open(url, topology).await?;
+    let mut out = Vec::new();
+    for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
+        let Some(msg) = channel
+            .basic_get(
+                topology.dead_queue().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await?
+        else {
+            break;
+        };
+        out.push(DeadLetter::from_properties(&msg.delivery.properties));
+    }
+    // Closing returns every message we took, in order.
+    let _ = channel.close(200, "listed".into()).await;
+    let _ = conn.close(200, "done".into()).await;
+    Ok(out)
+}
+
+/// Moves the dead letters that match `filter` back to the events exchange, each with
+/// a fresh attempt budget and confirmed by the broker before it leaves the dead-letter
+/// queue. With `dry_run`, moves nothing and returns what would move.
+pub async fn replay(
+    url: &str,
+    topology: &Topology,
+    filter: &Filter,
+    dry_run: bool,
+) -> anyhow::Result<Vec<DeadLetter>> {
+    let (conn, channel, count) = open(url, topology).await?;
+    let publisher = conn.create_channel().await?;
+    publisher.confirm_select(Default::default()).await?;
+    let mut moved = Vec::new();
+    for _ in 0..count {
+        if filter.limit.is_some_and(|l| moved.len() >= l) {
+            break;
+        }
+        let Some(msg) = channel
+            .basic_get(
+                topology.dead_queue().into(),
+                BasicGetOptions { no_ack: false },
+            )
+            .await?
+        else {
+            break;
+        };
+        let letter = DeadLetter::from_properties(&msg.delivery.properties);
+        if !filter.matches(&letter) {
+            continue;
+        }
+        if !dry_run {
+            let confirm = publisher
+                .basic_publish(
+                    topology.exchange().into(),
+                    letter.event_type.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
+                    &msg.delivery.data,
+                    replay_properties(&msg.delivery.properties),
+                )
+                .await?
+                .await?;
+            if !matches!(confirm, Confirmation::Ack(None)) {
+                anyhow::bail!(
+                    "RabbitMQ did not take the replayed message {:?}; it stays in the dead-letter queue",
+                    letter.svix_id
+                );
+            }
+            msg.delivery.ack(BasicAckOptions::default()).await?;
+        }
+        moved.push(letter);
+    }
+    let _ = channel.close(200, "replayed".into()).await;
+    let _ = conn.close(200, "done".into()).await;
+    Ok(moved)
+}

@@ -1,0 +1,53 @@
+//! The worker's own HTTP endpoints on `WORKER_METRICS_ADDR`: `/healthz`, `/readyz`
+//! (consuming from RabbitMQ and Postgres reachable), `/metrics`.
+
+use std::net::TcpListener;
+
+use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+
+use crate::metrics::Metrics;
+
+pub fn serve(addr: &str, metrics: Metrics) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(addr)
+        .with_context(|| format!("could not listen on WORKER_METRICS_ADDR={addr}"))?;
+    let port = listener.local_addr()?.port();
+    let data = web::Data::new(metrics);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics_text))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((server, port))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(m: web::Data<Metrics>) -> HttpResponse {
+    let consuming = m.consumer_connected.get() == 1;
+    let database = m.database_up.get() == 1;
+    let body = serde_json::json!({
+        "status": if consuming && database { "ready" } else { "not ready" },
+        "consuming": consuming,
+        "database": database,
+    });
+    if consuming && database {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics_text(m: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(m.render())
+}

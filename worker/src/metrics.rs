@@ -1,0 +1,97 @@
+//! Worker metrics, Prometheus text format, names prefixed `clerk_sync_`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Events by type and outcome: applied, stale, duplicate, ignored, retried,
+    /// dead_lettered.
+    pub events: IntCounterVec,
+    /// Time to apply one batch (one transaction).
+    pub apply_seconds: Histogram,
+    /// Time from the receiver accepting an event to its commit.
+    pub lag_seconds: Histogram,
+    pub consumer_connected: IntGauge,
+    pub database_up: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let events = IntCounterVec::new(
+            Opts::new(
+                "clerk_sync_worker_events_total",
+                "Events handled, by type and outcome.",
+            ),
+            &["event_type", "outcome"],
+        )
+        .expect("valid metric");
+        let apply_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "clerk_sync_worker_apply_seconds",
+                "Time to apply one batch of events in one transaction.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+        )
+        .expect("valid metric");
+        let lag_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "clerk_sync_worker_lag_seconds",
+                "Time from the receiver accepting an event to its commit.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0,
+            ]),
+        )
+        .expect("valid metric");
+        let consumer_connected = IntGauge::new(
+            "clerk_sync_worker_consumer_connected",
+            "1 while the worker consumes from RabbitMQ.",
+        )
+        .expect("valid metric");
+        let database_up = IntGauge::new(
+            "clerk_sync_worker_database_up",
+            "0 while the worker waits for Postgres to come back.",
+        )
+        .expect("valid metric");
+        database_up.set(1);
+        for c in [
+            Box::new(events.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(apply_seconds.clone()),
+            Box::new(lag_seconds.clone()),
+            Box::new(consumer_connected.clone()),
+            Box::new(database_up.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Self {
+            registry,
+            events,
+            apply_seconds,
+            lag_seconds,
+            consumer_connected,
+            database_up,
+        }
+    }
+
+    pub fn count(&self, event_type: &str, outcome: &str) {
+        self.events.with_label_values(&[event_type, outcome]).inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,75 @@
+//! Worker configuration from the environment (DESIGN.md §6).
+
+use std::time::Duration;
+
+use shared::config::{self, AmqpSettings, ConfigError, LogSettings};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub amqp: AmqpSettings,
+    pub log: LogSettings,
+    /// Attempts in all before an event is dead-lettered.
+    pub max_attempts: u32,
+    /// The wait before attempt 2, 3, …; the last one repeats.
+    pub retry_delays: Vec<Duration>,
+    pub metrics_addr: String,
+    /// Deliveries applied in one transaction at most.
+    pub batch_size: usize,
+    /// Deliveries the broker may hand this worker before it acks.
+    pub prefetch: u16,
+    /// Postgres connections.
+    pub db_pool_size: u32,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let max_attempts = config::parsed("MAX_ATTEMPTS", 5u32)?;
+        if max_attempts == 0 {
+            return Err(ConfigError::new("MAX_ATTEMPTS", "must be at least 1"));
+        }
+        let delays = config::string("RETRY_DELAYS", "1s,5s,30s,2m,10m")?;
+        let retry_delays = config::parse_durations(&delays).map_err(|e| {
+            ConfigError::new("RETRY_DELAYS", format!("= {delays:?} is invalid: {e}"))
+        })?;
+        let batch_size = config::parsed("WORKER_BATCH_SIZE", 100usize)?;
+        if batch_size == 0 {
+            return Err(ConfigError::new("WORKER_BATCH_SIZE", "must be at least 1"));
+        }
+        let prefetch = config::parsed("WORKER_PREFETCH", 300u16)?;
+        if prefetch == 0 {
+            return Err(ConfigError::new("WORKER_PREFETCH", "must be at least 1"));
+        }
+        let database_url = config::string(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/clerk_sync",
+        )?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        Ok(Self {
+            database_url,
+            amqp: AmqpSettings::from_env()?,
+            log: LogSettings::from_env()?,
+            max_attempts,
+            retry_delays,
+            metrics_addr: config::string("WORKER_METRICS_ADDR", "0.0.0.0:9000")?,
+            batch_size,
+            prefetch,
+            db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
+        })
+    }
+
+    /// The delay before the next attempt, after `failed` attempts have failed.
+    pub fn delay_after(&self, failed: u32) -> Duration {
+        let i = (failed.max(1) - 1) as usize;
+        self.retry_delays
+            .get(i)
+            .or(self.retry_delays.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(1))
+    }
+}

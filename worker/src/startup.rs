@@ -1,0 +1,128 @@
+//! `worker run`: migrate, serve health and metrics, consume until told to stop.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use shared::db;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{consumer::Consumer, http, metrics::Metrics, settings::Settings};
+
+/// Creates the database if needed and runs the migrations, waiting for Postgres to
+/// come up (as it may, right after `docker compose up`) for up to `patience`.
+pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<Vec<String>> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut wait = Duration::from_millis(250);
+    loop {
+        let url = database_url.to_owned();
+        let result = tokio::task::spawn_blocking(move || db::migrate(&url))
+            .await
+            .context("migration task failed")?;
+        match result {
+            Ok(applied) => return Ok(applied),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                warn!(error = %format!("{e:#}"), "cannot migrate yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e).context("could not migrate the database (check DATABASE_URL)"),
+        }
+    }
+}
+
+/// A running worker: what `worker run` starts, and what tests drive.
+pub struct Worker {
+    stop: CancellationToken,
+    consumer: tokio::task::JoinHandle<()>,
+    server: actix_web::dev::ServerHandle,
+    metrics_port: u16,
+    metrics: Metrics,
+}
+
+impl Worker {
+    /// Migrates, starts the metrics server and the consumer.
+    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        let applied = migrate(&settings.database_url, Duration::from_secs(60)).await?;
+        if !applied.is_empty() {
+            info!(migrations = ?applied, "database migrated");
+        }
+        let pool = db::pool(&settings.database_url, settings.db_pool_size)?;
+        let metrics = Metrics::new();
+        let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone())?;
+        let server_handle = server.handle();
+        tokio::spawn(server);
+        let stop = CancellationToken::new();
+        let consumer = Consumer::new(settings, pool, metrics.clone());
+        let token = stop.clone();
+        let consumer = tokio::spawn(async move { consumer.run(token).await });
+        Ok(Self {
+            stop,
+            consumer,
+            server: server_handle,
+            metrics_port,
+            metrics,
+        })
+    }
+
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// A token that stops the worker when cancelled.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Stops taking deliveries, finishes the batch in hand, closes the connection.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.wait().await;
+    }
+
+    /// Waits until the worker has stopped (after its stop token is cancelled).
+    pub async fn wait(self) {
+        let _ = self.consumer.await;
+        self.server.stop(true).await;
+    }
+}
+
+/// `worker run`: until SIGTERM or SIGINT.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let worker = Worker::start(settings).await?;
+    let token = worker.stop_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        info!("signal received: finishing in-flight events, then stopping");
+        token.cancel();
+    });
+    worker.wait().await;
+    info!("worker stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
