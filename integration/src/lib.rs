@@ -1,0 +1,268 @@
+//! Helpers for clerk-sync's integration tests: each test gets its own database and
+//! its own `AMQP_PREFIX`, both removed when the test ends, and starts the receiver and
+//! worker through the same `build`/`start` functions the binaries call.
+
+pub mod broker;
+pub mod database;
+pub mod services;
+pub mod webhooks;
+
+use std::{future::Future, time::Duration};
+
+pub use broker::TestBroker;
+pub use database::TestDb;
+pub use webhooks::{event, signed_headers, SECRET};
+
+use receiver::Application;
+use shared::config::{AmqpSettings, LogFormat, LogSettings};
+use worker::startup::Worker;
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// A short unique string.
+pub fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How to start a test deployment.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub retry_delays: Vec<Duration>,
+    pub batch_size: usize,
+    /// Signing secrets the receiver accepts.
+    pub secrets: String,
+    pub max_body_bytes: usize,
+    /// Overrides the receiver's broker URL (to test an unreachable broker).
+    pub receiver_amqp_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            max_attempts: 5,
+            retry_delays: vec![Duration::from_millis(200)],
+            batch_size: 100,
+            secrets: SECRET.to_owned(),
+            max_body_bytes: 1_048_576,
+            receiver_amqp_url: None,
+        }
+    }
+}
+
+/// A receiver and workers on their own database and prefix.
+pub struct TestApp {
+    pub db: TestDb,
+    pub broker: TestBroker,
+    pub options: Options,
+    pub receiver_port: u16,
+    pub workers: Vec<Worker>,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(options: Options) -> Self {
+        shared::telemetry::init_for_tests();
+        let db = TestDb::new().await;
+        let broker = TestBroker::new().await;
+        let mut app = Self {
+            receiver_port: 0,
+            workers: Vec::new(),
+            http: reqwest::Client::new(),
+            db,
+            broker,
+            options,
+        };
+        app.receiver_port = app.start_receiver().await;
+        for _ in 0..app.options.workers {
+            app.start_worker().await;
+        }
+        app
+    }
+
+    /// A receiver only: nothing consumes, so tests can inspect the queue.
+    pub async fn receiver_only(options: Options) -> Self {
+        Self::spawn(Options {
+            workers: 0,
+            ..options
+        })
+        .await
+    }
+
+    pub fn receiver_settings(&self) -> receiver::Settings {
+        receiver::Settings {
+            amqp: AmqpSettings {
+                url: self
+                    .options
+                    .receiver_amqp_url
+                    .clone()
+                    .unwrap_or_else(|| AMQP_URL.to_owned()),
+                prefix: self.broker.prefix.clone(),
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+            },
+            bind_addr: "127.0.0.1:0".into(),
+            max_body_bytes: self.options.max_body_bytes,
+            secrets: receiver::signature::Secrets::parse(&self.options.secrets)
+                .expect("test secrets are valid"),
+        }
+    }
+
+    pub fn worker_settings(&self) -> worker::Settings {
+        worker::Settings {
+            database_url: self.db.url.clone(),
+            amqp: AmqpSettings {
+                url: AMQP_URL.to_owned(),
+                prefix: self.broker.prefix.clone(),
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+            },
+            max_attempts: self.options.max_attempts,
+            retry_delays: self.options.retry_delays.clone(),
+            metrics_addr: "127.0.0.1:0".into(),
+            batch_size: self.options.batch_size,
+            prefetch: 300,
+            db_pool_size: 4,
+        }
+    }
+
+    async fn start_receiver(&self) -> u16 {
+        let app = Application::build(self.receiver_settings())
+            .await
+            .expect("receiver starts");
+        let port = app.port();
+        if self.options.receiver_amqp_url.is_none() {
+            assert!(
+                app.publisher()
+                    .wait_connected(Duration::from_secs(10))
+                    .await,
+                "receiver connected to RabbitMQ"
+            );
+        }
+        tokio::spawn(app.run_until_stopped());
+        port
+    }
+
+    /// Starts one more worker; returns its index.
+    pub async fn start_worker(&mut self) -> usize {
+        let w = Worker::start(self.worker_settings())
+            .await
+            .expect("worker starts");
+        wait_for("the worker to consume", Duration::from_secs(10), || {
+            let ready = w.metrics().consumer_connected.get() == 1;
+            async move { ready.then_some(()) }
+        })
+        .await;
+        self.workers.push(w);
+        self.workers.len() - 1
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.receiver_port)
+    }
+
+    pub fn webhook_url(&self) -> String {
+        self.url(receiver::WEBHOOK_PATH)
+    }
+
+    /// Posts `body` with `headers` to the webhook endpoint.
+    pub async fn post_raw(&self, body: Vec<u8>, headers: &[(String, String)]) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.webhook_url())
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req.send().await.expect("request reaches the receiver")
+    }
+
+    /// Signs `event` as Svix would, with `svix_id`, and posts it. Returns the status.
+    pub async fn post_as(&self, svix_id: &str, event: &serde_json::Value) -> u16 {
+        let body = serde_json::to_vec(event).expect("serializable");
+        let headers = signed_headers(SECRET, svix_id, chrono::Utc::now().timestamp(), &body);
+        self.post_raw(body, &headers).await.status().as_u16()
+    }
+
+    /// Signs and posts `event` with a fresh svix-id; asserts a 200. Returns the id.
+    pub async fn post(&self, event: &serde_json::Value) -> String {
+        let svix_id = format!("msg_{}", unique());
+        let status = self.post_as(&svix_id, event).await;
+        assert_eq!(status, 200, "event {svix_id} accepted");
+        svix_id
+    }
+
+    /// Waits until `svix_id` is recorded in `webhook_events`; returns its outcome.
+    pub async fn wait_recorded(&self, svix_id: &str) -> String {
+        let id = svix_id.to_owned();
+        wait_for(
+            &format!("{svix_id} in webhook_events"),
+            Duration::from_secs(20),
+            || {
+                let db = self.db.clone_handle();
+                let id = id.clone();
+                async move { db.outcome(&id).await }
+            },
+        )
+        .await
+    }
+
+    /// Prometheus text from the worker `i`.
+    pub async fn worker_metrics(&self, i: usize) -> String {
+        let port = self.workers[i].metrics_port();
+        self.http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .expect("metrics reachable")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Stops every worker gracefully.
+    pub async fn stop_workers(&mut self) {
+        for w in self.workers.drain(..) {
+            w.shutdown().await;
+        }
+    }
+}
+
+/// The value of a metric line `name{labels} value`, summed over matching lines.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            let (series, _) = l.rsplit_once(' ').unwrap_or((l, ""));
+            let metric_name = series.split('{').next().unwrap_or_default();
+            metric_name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum()
+}
