@@ -17,6 +17,8 @@ use crate::AMQP_URL;
 pub struct TestBroker {
     pub prefix: String,
     pub topology: Topology,
+    /// Retry delays in use, so their queues are deleted too.
+    pub retry_delays: std::sync::Mutex<Vec<Duration>>,
 }
 
 /// A message taken from a queue.
@@ -31,7 +33,11 @@ impl TestBroker {
     pub async fn new() -> Self {
         let prefix = format!("test-{}", crate::unique());
         let topology = Topology::new(prefix.clone());
-        let b = Self { prefix, topology };
+        let b = Self {
+            prefix,
+            topology,
+            retry_delays: Default::default(),
+        };
         let ch = b.channel().await;
         b.topology.declare(&ch).await.expect("topology declares");
         b
@@ -114,7 +120,9 @@ impl TestBroker {
     /// Publishes raw bytes to the events exchange, as the receiver would.
     pub async fn publish_raw(&self, routing_key: &str, svix_id: &str, body: &[u8]) {
         let ch = self.channel().await;
-        ch.confirm_select(Default::default()).await.expect("confirms");
+        ch.confirm_select(Default::default())
+            .await
+            .expect("confirms");
         let confirm = ch
             .basic_publish(
                 self.topology.exchange().into(),
@@ -145,19 +153,22 @@ async fn connect() -> Connection {
 impl Drop for TestBroker {
     fn drop(&mut self) {
         let topology = self.topology.clone();
+        let delays = self
+            .retry_delays
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
             rt.block_on(async move {
-                let conn = shared::amqp::connect(AMQP_URL, "clerk-sync test cleanup").await.ok()?;
+                let conn = shared::amqp::connect(AMQP_URL, "clerk-sync test cleanup")
+                    .await
+                    .ok()?;
                 let ch = conn.create_channel().await.ok()?;
-                let mut queues = vec![topology.events_queue(), topology.dead_queue()];
-                for ms in [50u64, 100, 200, 300, 400, 500, 1000] {
-                    queues.push(topology.retry_queue(Duration::from_millis(ms)));
-                }
-                for q in queues {
+                for q in topology.all_queues(&delays) {
                     let _ = ch
                         .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
                         .await;

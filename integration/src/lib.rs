@@ -85,6 +85,9 @@ impl TestApp {
         shared::telemetry::init_for_tests();
         let db = TestDb::new().await;
         let broker = TestBroker::new().await;
+        if let Ok(mut d) = broker.retry_delays.lock() {
+            d.extend(options.retry_delays.iter().copied());
+        }
         let mut app = Self {
             receiver_port: 0,
             workers: Vec::new(),

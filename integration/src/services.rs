@@ -28,7 +28,14 @@ pub fn stop_postgres() -> PostgresStopped {
     assert!(
         run(
             "pg_ctlcluster",
-            &["--skip-systemctl-redirect", &v, "main", "stop", "-m", "fast"]
+            &[
+                "--skip-systemctl-redirect",
+                &v,
+                "main",
+                "stop",
+                "-m",
+                "fast"
+            ]
         ),
         "pg_ctlcluster stop"
     );
@@ -59,7 +66,10 @@ impl Drop for PostgresStopped {
 pub struct RabbitStopped(());
 
 pub fn stop_rabbitmq() -> RabbitStopped {
-    assert!(run("rabbitmqctl", &["-q", "stop_app"]), "rabbitmqctl stop_app");
+    assert!(
+        run("rabbitmqctl", &["-q", "stop_app"]),
+        "rabbitmqctl stop_app"
+    );
     RabbitStopped(())
 }
 

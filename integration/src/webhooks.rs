@@ -7,7 +7,12 @@ use svix::webhooks::Webhook;
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// The three `svix-*` headers for `body`, signed with `secret` by the svix crate.
-pub fn signed_headers(secret: &str, svix_id: &str, timestamp: i64, body: &[u8]) -> Vec<(String, String)> {
+pub fn signed_headers(
+    secret: &str,
+    svix_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(String, String)> {
     let signature = Webhook::new(secret)
         .expect("valid secret")
         .sign(svix_id, timestamp, body)

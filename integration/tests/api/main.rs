@@ -30,7 +30,11 @@ async fn json_body(res: reqwest::Response) -> Value {
 async fn assert_published(app: &TestApp, ids: &[&str]) {
     let taken = app
         .broker
-        .wait_count(&app.broker.topology.events_queue(), ids.len(), std::time::Duration::from_secs(5))
+        .wait_count(
+            &app.broker.topology.events_queue(),
+            ids.len(),
+            std::time::Duration::from_secs(5),
+        )
         .await;
     let mut got: Vec<String> = taken
         .iter()
@@ -69,7 +73,10 @@ async fn a_verified_event_is_published_with_its_metadata_then_acknowledged() {
     assert_eq!(m.body, body, "the body is the received bytes, unchanged");
     assert_eq!(m.routing_key, "user.created");
     let p = &m.properties;
-    assert_eq!(p.message_id().as_ref().map(|s| s.as_str()), Some(id.as_str()));
+    assert_eq!(
+        p.message_id().as_ref().map(|s| s.as_str()),
+        Some(id.as_str())
+    );
     assert_eq!(*p.delivery_mode(), Some(2), "persistent");
     assert_eq!(
         p.content_type().as_ref().map(|s| s.as_str()),
@@ -107,7 +114,10 @@ async fn rejected_requests_get_their_status_and_publish_nothing() {
 
     // Wrong secret.
     let res = app
-        .post_raw(body.clone(), &signed_headers(SECOND_SECRET, &id(), now(), &body))
+        .post_raw(
+            body.clone(),
+            &signed_headers(SECOND_SECRET, &id(), now(), &body),
+        )
         .await;
     assert_eq!(res.status(), 401);
     assert!(json_body(res).await["error"].is_string());
@@ -115,7 +125,10 @@ async fn rejected_requests_get_their_status_and_publish_nothing() {
     // Timestamp 6 minutes old, and 6 minutes ahead.
     for skew in [-360, 360] {
         let res = app
-            .post_raw(body.clone(), &signed_headers(SECRET, &id(), now() + skew, &body))
+            .post_raw(
+                body.clone(),
+                &signed_headers(SECRET, &id(), now() + skew, &body),
+            )
             .await;
         assert_eq!(res.status(), 401, "timestamp skewed by {skew}s");
         json_body(res).await;
@@ -194,7 +207,10 @@ async fn any_configured_secret_verifies_and_any_listed_signature_may_match() {
 
     let with_second = format!("msg_{}", unique());
     let res = app
-        .post_raw(body.clone(), &signed_headers(SECOND_SECRET, &with_second, now(), &body))
+        .post_raw(
+            body.clone(),
+            &signed_headers(SECOND_SECRET, &with_second, now(), &body),
+        )
         .await;
     assert_eq!(res.status(), 200, "second secret verifies");
 
@@ -216,7 +232,9 @@ async fn any_configured_secret_verifies_and_any_listed_signature_may_match() {
 #[tokio::test]
 async fn unhandled_types_are_accepted_and_published() {
     let app = TestApp::receiver_only(Options::default()).await;
-    let id = app.post(&event("session.created", "sess_1", 1_716_883_200_000)).await;
+    let id = app
+        .post(&event("session.created", "sess_1", 1_716_883_200_000))
+        .await;
     assert_published(&app, &[&id]).await;
 }
 
@@ -236,12 +254,25 @@ async fn an_unreachable_broker_gets_503_never_2xx() {
             )
             .await;
         assert_eq!(res.status(), 503);
-        assert!(res.headers().get("retry-after").is_some(), "Retry-After set");
+        assert!(
+            res.headers().get("retry-after").is_some(),
+            "Retry-After set"
+        );
         assert!(json_body(res).await["error"].is_string());
     }
-    let ready = app.http.get(app.url("/readyz")).send().await.expect("readyz");
+    let ready = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 503);
-    let healthy = app.http.get(app.url("/healthz")).send().await.expect("healthz");
+    let healthy = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(healthy.status(), 200);
 }
 
@@ -255,11 +286,21 @@ async fn framework_errors_are_json_and_probes_answer() {
     assert_eq!(res.status(), 405);
     assert_eq!(json_body(res).await["error"], "method not allowed");
     assert_eq!(
-        app.http.get(app.url("/healthz")).send().await.expect("h").status(),
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("h")
+            .status(),
         200
     );
     assert_eq!(
-        app.http.get(app.url("/readyz")).send().await.expect("r").status(),
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("r")
+            .status(),
         200
     );
 }
@@ -267,21 +308,36 @@ async fn framework_errors_are_json_and_probes_answer() {
 #[tokio::test]
 async fn metrics_count_requests_by_outcome() {
     let app = TestApp::receiver_only(Options::default()).await;
-    app.post(&event("user.created", "user_m", 1_716_883_200_000)).await;
+    app.post(&event("user.created", "user_m", 1_716_883_200_000))
+        .await;
     let body = b"{}".to_vec();
     let status = app
-        .post_raw(body.clone(), &signed_headers(SECOND_SECRET, "msg_m2", now(), &body))
+        .post_raw(
+            body.clone(),
+            &signed_headers(SECOND_SECRET, "msg_m2", now(), &body),
+        )
         .await
         .status();
     assert_eq!(status, 401);
-    let res = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(
-        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("text/plain; version=0.0.4")
     );
     let text = res.text().await.expect("text");
     let m = |outcome| {
-        integration::metric(&text, "clerk_sync_receiver_requests_total", &[("outcome", outcome)])
+        integration::metric(
+            &text,
+            "clerk_sync_receiver_requests_total",
+            &[("outcome", outcome)],
+        )
     };
     assert_eq!(m("accepted"), 1.0);
     assert_eq!(m("unauthorized"), 1.0);
@@ -290,7 +346,11 @@ async fn metrics_count_requests_by_outcome() {
         1.0
     );
     assert_eq!(
-        integration::metric(&text, "clerk_sync_receiver_publish_confirm_seconds_count", &[]),
+        integration::metric(
+            &text,
+            "clerk_sync_receiver_publish_confirm_seconds_count",
+            &[]
+        ),
         1.0
     );
 }

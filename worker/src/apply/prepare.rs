@@ -69,6 +69,13 @@ pub fn prepare(
             .or(received_at)
             .unwrap_or_else(Utc::now)
     };
+    let handled = matches!(
+        envelope.event_type.split_once('.').map(|(kind, _)| kind),
+        Some("user" | "organization" | "organizationMembership")
+    );
+    if handled {
+        id(data)?;
+    }
     let (change, subject_user_id) = match envelope.event_type.as_str() {
         "user.created" | "user.updated" => {
             let user = user(data, version(data)?, None)?;

@@ -1,0 +1,268 @@
+//! Failures: poison messages, retries with backoff, dead letters and replay.
+
+use std::time::{Duration, Instant};
+
+use integration::{event, wait_for, Options, TestApp};
+use shared::amqp::{header_int, header_str};
+use worker::dlq::{self, Filter};
+
+use crate::T0;
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
+    let app = TestApp::spawn(Options::default()).await;
+    let t = &app.broker.topology;
+    app.broker
+        .publish_raw("user.created", "msg_poison_1", b"this is not json")
+        .await;
+    app.broker
+        .publish_raw(
+            "user.updated",
+            "msg_poison_2",
+            br#"{"type":"user.updated","data":{"first_name":"no id"}}"#,
+        )
+        .await;
+    let dead = app
+        .broker
+        .wait_count(&t.dead_queue(), 2, Duration::from_secs(10))
+        .await;
+    assert_eq!(dead.len(), 2);
+    let reasons: Vec<String> = dead
+        .iter()
+        .map(|m| {
+            header_str(m.properties.headers().as_ref(), "x-clerk-sync-error").unwrap_or_default()
+        })
+        .collect();
+    assert!(reasons[0].contains("not JSON"), "{reasons:?}");
+    assert!(reasons[1].contains("data.id"), "{reasons:?}");
+    for m in &dead {
+        let h = m.properties.headers().as_ref();
+        assert_eq!(
+            header_int(h, "x-clerk-sync-attempts"),
+            Some(1),
+            "no retries for a poison message"
+        );
+        assert!(header_str(h, "x-clerk-sync-dead-at").is_some());
+    }
+    assert_eq!(
+        dead[0].body, b"this is not json",
+        "the body is kept as it was"
+    );
+    assert_eq!(
+        app.db.count("webhook_events").await,
+        0,
+        "a dead letter leaves no row"
+    );
+
+    let listed = dlq::list(integration::AMQP_URL, t, 10)
+        .await
+        .expect("dlq list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].svix_id.as_deref(), Some("msg_poison_1"));
+    assert_eq!(listed[0].event_type, "user.created");
+    assert_eq!(listed[1].object_id, None);
+    // Listing removes nothing.
+    assert_eq!(app.broker.peek(&t.dead_queue()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_event_is_retried_with_growing_delays_then_dead_lettered_and_replayed() {
+    let delays = vec![
+        Duration::from_millis(300),
+        Duration::from_millis(600),
+        Duration::from_millis(1200),
+    ];
+    let app = TestApp::spawn(Options {
+        max_attempts: 4,
+        retry_delays: delays.clone(),
+        ..Options::default()
+    })
+    .await;
+    let t = app.broker.topology.clone();
+    app.db
+        .execute(
+            "CREATE SEQUENCE attempts;
+             CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
+               IF NEW.id = 'user_cursed' THEN
+                 PERFORM nextval('attempts');
+                 RAISE EXCEPTION 'user_cursed is refused by a trigger';
+               END IF;
+               RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await;
+    let started = Instant::now();
+    let cursed = app.post(&event("user.created", "user_cursed", T0)).await;
+    let fine = app.post(&event("user.created", "user_fine", T0)).await;
+    assert_eq!(
+        app.wait_recorded(&fine).await,
+        "applied",
+        "other events go on"
+    );
+
+    let dead = app
+        .broker
+        .wait_count(&t.dead_queue(), 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(dead.len(), 1);
+    let h = dead[0].properties.headers().as_ref();
+    assert_eq!(header_int(h, "x-clerk-sync-attempts"), Some(4));
+    let reason = header_str(h, "x-clerk-sync-error").unwrap_or_default();
+    assert!(reason.contains("refused by a trigger"), "{reason}");
+    assert!(header_str(h, "x-clerk-sync-first-failed-at").is_some());
+    assert!(header_str(h, "svix-id").is_some(), "original headers kept");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2100),
+        "waited the retry delays"
+    );
+
+    // Four attempts (a sequence survives the rollbacks), spaced by the growing
+    // delays: 300 + 600 + 1200 ms between the first failure and the last.
+    let attempts = app
+        .db
+        .with(|c| {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                last_value: i64,
+            }
+            diesel::sql_query("SELECT last_value FROM attempts")
+                .get_result::<N>(c)
+                .expect("sequence")
+                .last_value
+        })
+        .await;
+    assert_eq!(attempts, 4);
+    let at = |k| {
+        chrono::DateTime::parse_from_rfc3339(&header_str(h, k).unwrap_or_default())
+            .expect("RFC 3339 time")
+    };
+    let spread = at("x-clerk-sync-last-failed-at") - at("x-clerk-sync-first-failed-at");
+    assert!(
+        spread >= chrono::Duration::milliseconds(2000),
+        "first to last failure took {spread:?}"
+    );
+    assert!(
+        app.db.event(&cursed).await.is_none(),
+        "no row for a dead letter"
+    );
+
+    // Fix the cause, then replay that one.
+    app.db.execute("DROP TRIGGER refuse ON users").await;
+    let moved = dlq::replay(
+        integration::AMQP_URL,
+        &t,
+        &Filter {
+            ids: vec![cursed.clone()],
+            ..Filter::default()
+        },
+        false,
+    )
+    .await
+    .expect("replay");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(app.wait_recorded(&cursed).await, "applied");
+    assert!(app.db.user("user_cursed").await.is_some());
+    assert!(app.broker.peek(&t.dead_queue()).await.is_empty());
+}
+
+#[tokio::test]
+async fn replay_filters_leave_the_rest_in_place_and_in_order() {
+    // No worker: dead letters are put in place by hand, as the worker writes them.
+    let app = TestApp::receiver_only(Options::default()).await;
+    let t = app.broker.topology.clone();
+    let ch = app.broker.channel().await;
+    ch.confirm_select(Default::default())
+        .await
+        .expect("confirms");
+    let letters = [
+        ("msg_a", "user.created"),
+        ("msg_b", "user.updated"),
+        ("msg_c", "user.created"),
+        ("msg_d", "organization.created"),
+        ("msg_e", "user.created"),
+    ];
+    for (id, ty) in letters {
+        let mut h = lapin::types::FieldTable::default();
+        shared::amqp::set_str(&mut h, "x-clerk-sync-event-type", ty);
+        shared::amqp::set_int(&mut h, "x-clerk-sync-attempts", 5);
+        shared::amqp::set_str(&mut h, "x-clerk-sync-error", "boom");
+        ch.basic_publish(
+            "".into(),
+            t.dead_queue().as_str().into(),
+            Default::default(),
+            br#"{"type":"x","data":{}}"#,
+            lapin::BasicProperties::default()
+                .with_message_id(id.into())
+                .with_headers(h),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    }
+    let ids = |v: &[dlq::DeadLetter]| -> Vec<String> {
+        v.iter()
+            .map(|d| d.svix_id.clone().unwrap_or_default())
+            .collect()
+    };
+
+    let dry = dlq::replay(integration::AMQP_URL, &t, &Filter::default(), true)
+        .await
+        .expect("dry run");
+    assert_eq!(ids(&dry), ["msg_a", "msg_b", "msg_c", "msg_d", "msg_e"]);
+    assert_eq!(
+        app.broker.peek(&t.dead_queue()).await.len(),
+        5,
+        "dry run moves nothing"
+    );
+
+    let by_id = dlq::replay(
+        integration::AMQP_URL,
+        &t,
+        &Filter {
+            ids: vec!["msg_b".into()],
+            ..Filter::default()
+        },
+        false,
+    )
+    .await
+    .expect("by id");
+    assert_eq!(ids(&by_id), ["msg_b"]);
+
+    let by_type_limited = dlq::replay(
+        integration::AMQP_URL,
+        &t,
+        &Filter {
+            event_type: Some("user.created".into()),
+            limit: Some(2),
+            ..Filter::default()
+        },
+        false,
+    )
+    .await
+    .expect("by type");
+    assert_eq!(ids(&by_type_limited), ["msg_a", "msg_c"]);
+
+    let left = dlq::list(integration::AMQP_URL, &t, 100)
+        .await
+        .expect("list");
+    assert_eq!(ids(&left), ["msg_d", "msg_e"], "the rest stays, in order");
+
+    // The moved ones are back on the events queue, with a fresh attempt budget.
+    let back = app
+        .broker
+        .wait_count(&t.events_queue(), 3, Duration::from_secs(5))
+        .await;
+    assert_eq!(back.len(), 3);
+    for m in &back {
+        let h = m.properties.headers().as_ref();
+        assert_eq!(header_int(h, "x-clerk-sync-attempts"), None);
+        assert_eq!(header_str(h, "x-clerk-sync-error"), None);
+    }
+    let keys: Vec<&str> = back.iter().map(|m| m.routing_key.as_str()).collect();
+    assert_eq!(keys, ["user.updated", "user.created", "user.created"]);
+
+    let _ = wait_for("nothing", Duration::from_millis(1), || async { Some(()) }).await;
+}
