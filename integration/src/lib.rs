@@ -269,3 +269,60 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum()
 }
+
+/// A clerk-sync binary (`receiver` or `worker`) built beside the test binaries.
+pub fn binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+impl TestApp {
+    /// Starts the real `worker` binary against this deployment.
+    pub fn spawn_worker_process(&self, extra_env: &[(&str, &str)]) -> std::process::Child {
+        let s = self.worker_settings();
+        let delays: Vec<String> = s
+            .retry_delays
+            .iter()
+            .map(|d| format!("{}ms", d.as_millis()))
+            .collect();
+        let mut cmd = std::process::Command::new(binary("worker"));
+        cmd.arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &s.database_url)
+            .env("AMQP_URL", &s.amqp.url)
+            .env("AMQP_PREFIX", &s.amqp.prefix)
+            .env("MAX_ATTEMPTS", s.max_attempts.to_string())
+            .env("RETRY_DELAYS", delays.join(","))
+            .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
+            .env("WORKER_BATCH_SIZE", s.batch_size.to_string())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        if std::env::var_os("TEST_LOG").is_none() {
+            cmd.stdout(std::process::Stdio::null());
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("worker binary starts")
+    }
+}
+
+/// Sends SIGTERM (or SIGKILL) to a child process.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{sig}");
+}
