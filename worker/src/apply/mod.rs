@@ -9,7 +9,7 @@ mod store;
 
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 
-pub use prepare::{prepare, primary_email, Change, Permanent, Prepared};
+pub use prepare::{object_change, prepare, primary_email, Change, ObjectKind, Permanent, Prepared};
 
 /// What came of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +46,22 @@ pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome,
     if !store::record(conn, event, initial)? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = match &event.change {
+    let outcome = apply_object(conn, &event.change, event.subject_user_id.as_deref())?;
+    if outcome == Outcome::Stale {
+        store::set_outcome(conn, &event.svix_id, outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// Applies a change under the ordering guard, without recording an event: a deleted
+/// organization tombstones its memberships, and whatever concerns a deleted user has
+/// their personal data erased. Webhooks and backfill share it.
+pub fn apply_object(
+    conn: &mut PgConnection,
+    change: &Change,
+    subject_user_id: Option<&str>,
+) -> Result<Outcome, DieselError> {
+    let outcome = match change {
         Change::Ignore => Outcome::Ignored,
         Change::User(user) => store::upsert_user(conn, user)?,
         Change::Organization(org) => {
@@ -58,11 +73,8 @@ pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome,
         }
         Change::Membership(m) => store::upsert_membership(conn, m)?,
     };
-    if outcome == Outcome::Stale {
-        store::set_outcome(conn, &event.svix_id, outcome)?;
-    }
-    if let Some(user_id) = &event.subject_user_id {
-        let erase = match (&event.change, outcome) {
+    if let Some(user_id) = subject_user_id {
+        let erase = match (change, outcome) {
             (Change::User(u), Outcome::Applied) => u.deleted_at.is_some(),
             _ => store::user_is_deleted(conn, user_id)?,
         };

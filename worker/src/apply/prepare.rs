@@ -125,6 +125,37 @@ pub fn prepare(
     })
 }
 
+/// The kinds of Clerk object clerk-sync keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    User,
+    Organization,
+    Membership,
+}
+
+/// The change a Clerk object as read from the Backend API makes (an upsert at its
+/// `updated_at`), and the user it holds personal data about.
+pub fn object_change(
+    kind: ObjectKind,
+    data: &Map<String, Value>,
+) -> Result<(Change, Option<String>), Permanent> {
+    id(data)?;
+    let at = version(data)?;
+    Ok(match kind {
+        ObjectKind::User => {
+            let u = user(data, at, None)?;
+            let subject = Some(u.id.clone());
+            (Change::User(u), subject)
+        }
+        ObjectKind::Organization => (Change::Organization(organization(data, at, None)?), None),
+        ObjectKind::Membership => {
+            let m = membership(data, at, None)?;
+            let subject = m.user_id.clone();
+            (Change::Membership(m), subject)
+        }
+    })
+}
+
 fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
     data.get("id")
         .and_then(Value::as_str)
