@@ -3,6 +3,7 @@
 
 mod dead_letters;
 mod ordering;
+mod organizations;
 
 use std::time::Duration;
 
