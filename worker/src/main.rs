@@ -28,11 +28,18 @@ enum Command {
     },
     /// Delete webhook_events records older than a duration (e.g. 7d).
     Prune {
-        /// e.g. 7d, 36h. Keep more than Svix's ~28 h retry window.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        /// e.g. 7d, 36h. Records younger than Svix's ~28 h retry window are what
+        /// deduplicates retries, so less than 30h is refused without --force.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "7d")]
         older_than: Duration,
+        /// Allow --older-than below 30h.
+        #[arg(long)]
+        force: bool,
     },
 }
+
+/// Svix retries for about 28 hours; dedup records must outlive that.
+const MIN_RETENTION: Duration = Duration::from_secs(30 * 3600);
 
 #[derive(Subcommand)]
 enum DlqCommand {
@@ -113,7 +120,14 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let applied = startup::migrate(&url, Duration::from_secs(30)).await?;
             println!("migrations applied: {}", applied.len());
         }
-        Command::Prune { older_than } => {
+        Command::Prune { older_than, force } => {
+            if older_than < MIN_RETENTION && !force {
+                anyhow::bail!(
+                    "--older-than {} is shorter than 30h: Svix retries for about 28 h, and a \
+                     retry whose record is gone would be applied again. Use --force to prune anyway.",
+                    humantime::format_duration(older_than)
+                );
+            }
             let url = config::string(
                 "DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/clerk_sync",
