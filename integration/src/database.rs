@@ -36,6 +36,11 @@ impl TestDb {
         Self { url, owner: true }
     }
 
+    /// A handle on a database that may not exist yet; dropped with the handle.
+    pub fn owning(url: String) -> Self {
+        Self { url, owner: true }
+    }
+
     /// A second handle on the same database that does not drop it.
     pub fn clone_handle(&self) -> Self {
         Self {

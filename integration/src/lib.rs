@@ -289,6 +289,20 @@ pub fn binary(name: &str) -> std::path::PathBuf {
 impl TestApp {
     /// Starts the real `worker` binary against this deployment.
     pub fn spawn_worker_process(&self, extra_env: &[(&str, &str)]) -> std::process::Child {
+        let stdout = if std::env::var_os("TEST_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        };
+        self.spawn_worker_process_to(extra_env, stdout)
+    }
+
+    /// Starts the real `worker` binary with its stdout sent to `stdout`.
+    pub fn spawn_worker_process_to(
+        &self,
+        extra_env: &[(&str, &str)],
+        stdout: std::process::Stdio,
+    ) -> std::process::Child {
         let s = self.worker_settings();
         let delays: Vec<String> = s
             .retry_delays
@@ -307,10 +321,8 @@ impl TestApp {
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", s.batch_size.to_string())
             .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::null());
-        if std::env::var_os("TEST_LOG").is_none() {
-            cmd.stdout(std::process::Stdio::null());
-        }
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
