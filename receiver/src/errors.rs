@@ -12,7 +12,7 @@ use actix_web::{
     HttpResponse, ResponseError,
 };
 
-use crate::{publisher::PublishError, signature::VerifyError};
+use crate::{metrics::Metrics, publisher::PublishError, signature::VerifyError};
 
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -76,6 +76,11 @@ pub fn json_error_bodies<B: MessageBody + 'static>(
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if let Some(m) = res.request().app_data::<actix_web::web::Data<Metrics>>() {
+            m.requests.with_label_values(&["too_large"]).inc();
+        }
+    }
     let reason = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "body too large".to_owned(),
         StatusCode::NOT_FOUND => "not found".to_owned(),

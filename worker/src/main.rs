@@ -113,10 +113,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             startup::run(settings).await?;
         }
         Command::Migrate => {
-            let url = config::string(
-                "DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/clerk_sync",
-            )?;
+            let url = worker::settings::database_url()?;
             let applied = startup::migrate(&url, Duration::from_secs(30)).await?;
             println!("migrations applied: {}", applied.len());
         }
@@ -128,10 +125,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     humantime::format_duration(older_than)
                 );
             }
-            let url = config::string(
-                "DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/clerk_sync",
-            )?;
+            let url = worker::settings::database_url()?;
             let cutoff = chrono::Utc::now()
                 - chrono::Duration::from_std(older_than)
                     .map_err(|_| anyhow::anyhow!("--older-than is too large"))?;

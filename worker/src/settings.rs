@@ -73,3 +73,18 @@ impl Settings {
             .unwrap_or(Duration::from_secs(1))
     }
 }
+
+/// `DATABASE_URL`, checked.
+pub fn database_url() -> Result<String, ConfigError> {
+    let url = config::string(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/clerk_sync",
+    )?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "must start with postgres:// or postgresql://",
+        ));
+    }
+    Ok(url)
+}

@@ -307,9 +307,19 @@ async fn framework_errors_are_json_and_probes_answer() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_outcome() {
-    let app = TestApp::receiver_only(Options::default()).await;
+    let app = TestApp::receiver_only(Options {
+        max_body_bytes: 64 * 1024,
+        ..Options::default()
+    })
+    .await;
     app.post(&event("user.created", "user_m", 1_716_883_200_000))
         .await;
+    let big = vec![b'x'; 65 * 1024];
+    let status = app
+        .post_raw(big.clone(), &signed_headers(SECRET, "msg_big", now(), &big))
+        .await
+        .status();
+    assert_eq!(status, 413);
     let body = b"{}".to_vec();
     let status = app
         .post_raw(
@@ -341,6 +351,7 @@ async fn metrics_count_requests_by_outcome() {
     };
     assert_eq!(m("accepted"), 1.0);
     assert_eq!(m("unauthorized"), 1.0);
+    assert_eq!(m("too_large"), 1.0);
     assert_eq!(
         integration::metric(&text, "clerk_sync_receiver_broker_connected", &[]),
         1.0

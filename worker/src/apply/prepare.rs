@@ -224,7 +224,8 @@ fn user(
     })
 }
 
-/// A deleted user keeps only its id, its external id and the deletion stub.
+/// A deleted user keeps only its id, the deletion stub, and the `external_id` when
+/// the delete event carries one.
 fn tombstone_user(data: &Map<String, Value>, at: DateTime<Utc>) -> Result<NewUser, Permanent> {
     Ok(NewUser {
         id: id(data)?,
