@@ -266,3 +266,70 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
 
     let _ = wait_for("nothing", Duration::from_millis(1), || async { Some(()) }).await;
 }
+
+#[tokio::test]
+async fn one_bad_event_in_a_batch_is_dead_lettered_alone() {
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        max_attempts: 1,
+        batch_size: 100,
+        ..Options::default()
+    })
+    .await;
+    let t = app.broker.topology.clone();
+    app.db
+        .execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
+               IF NEW.id = 'user_batch_cursed' THEN RAISE EXCEPTION 'refused by a trigger'; END IF;
+               RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await;
+    // A backlog, so the worker takes it in batches.
+    let mut good = Vec::new();
+    for n in 0..60 {
+        if n == 20 {
+            app.broker
+                .publish_raw("user.created", "msg_batch_poison", b"{not json")
+                .await;
+        }
+        if n == 40 {
+            app.post_as(
+                "msg_batch_cursed",
+                &event("user.created", "user_batch_cursed", T0),
+            )
+            .await;
+        }
+        good.push(
+            app.post(&event("user.created", &format!("user_batch_{n}"), T0))
+                .await,
+        );
+    }
+    app.start_worker().await;
+    for id in &good {
+        assert_eq!(app.wait_recorded(id).await, "applied");
+    }
+    let dead = app
+        .broker
+        .wait_count(&t.dead_queue(), 2, Duration::from_secs(10))
+        .await;
+    let mut ids: Vec<String> = dead
+        .iter()
+        .filter_map(|m| {
+            m.properties
+                .message_id()
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["msg_batch_cursed", "msg_batch_poison"]);
+    assert_eq!(app.db.count("users").await, 60);
+    assert_eq!(app.db.count("webhook_events").await, 60);
+    let text = app.worker_metrics(0).await;
+    let batches = integration::metric(&text, "clerk_sync_worker_apply_seconds_count", &[]);
+    assert!(
+        batches < 40.0,
+        "events were applied in batches ({batches} transactions for 61)"
+    );
+}

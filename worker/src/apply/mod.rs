@@ -85,9 +85,14 @@ pub fn apply_object(
     Ok(outcome)
 }
 
-/// Applies `events` in one transaction, each in a savepoint. The outer error is for
-/// the transaction as a whole (the connection broke, or the commit failed); the inner
-/// results are per event, in the order given.
+/// Applies `events` in one transaction. The outer error is for the transaction as a
+/// whole (the connection broke, or the commit failed); the inner results are per
+/// event, in the order given.
+///
+/// The common case, where every event applies, takes the fast path: one transaction
+/// and no savepoints. If any statement fails, that transaction is rolled back and the
+/// batch runs again with a savepoint around each event, so the failing event fails
+/// alone and the others commit.
 pub fn apply_batch(
     conn: &mut PgConnection,
     events: &[Prepared],
@@ -103,6 +108,18 @@ pub fn apply_batch(
         (events[a].object_id.as_deref(), &events[a].svix_id)
             .cmp(&(events[b].object_id.as_deref(), &events[b].svix_id))
     });
+    let fast = conn.transaction(|conn| {
+        let mut outcomes = vec![Outcome::Duplicate; events.len()];
+        for &i in &order {
+            outcomes[i] = apply_event(conn, &events[i])?;
+        }
+        Ok::<_, DieselError>(outcomes)
+    });
+    match fast {
+        Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
+        Err(e) if is_connection_error(&e) => return Err(e),
+        Err(_) => {}
+    }
     conn.transaction(|conn| {
         let mut results: Vec<Option<Result<Outcome, DieselError>>> =
             (0..events.len()).map(|_| None).collect();
@@ -114,6 +131,15 @@ pub fn apply_batch(
             .map(|r| r.unwrap_or(Err(DieselError::RollbackTransaction)))
             .collect())
     })
+}
+
+fn is_connection_error(e: &DieselError) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    matches!(
+        e,
+        DieselError::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
+            | DieselError::BrokenTransactionManager
+    )
 }
 
 /// Deletes `webhook_events` records processed before `cutoff`. Returns how many.
