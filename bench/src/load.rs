@@ -243,7 +243,8 @@ pub async fn worker_drain(b: &Bench, n: usize, batch: usize) -> anyhow::Result<D
     let exchange = b.topology.exchange();
     for start in (0..n).step_by(2000) {
         for i in start..(start + 2000).min(n) {
-            let _ = ch
+            // Confirms are awaited for the whole window below.
+            let confirm = ch
                 .basic_publish(
                     exchange.as_str().into(),
                     "user.created".into(),
@@ -252,6 +253,7 @@ pub async fn worker_drain(b: &Bench, n: usize, batch: usize) -> anyhow::Result<D
                     properties(&format!("msg_drain_{n}_{i}")),
                 )
                 .await?;
+            drop(confirm);
         }
         ch.wait_for_confirms().await?;
     }
