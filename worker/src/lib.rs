@@ -2,6 +2,7 @@
 //! Postgres in one transaction with its idempotency record and ordering guard.
 
 pub mod apply;
+pub mod backfill;
 pub mod consumer;
 pub mod database;
 pub mod delivery;

@@ -26,6 +26,16 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Read users, organizations and memberships from Clerk's Backend API and apply
+    /// them under the ordering rules (no flag: all three). Needs CLERK_SECRET_KEY.
+    Backfill {
+        #[arg(long)]
+        users: bool,
+        #[arg(long)]
+        organizations: bool,
+        #[arg(long)]
+        memberships: bool,
+    },
     /// Delete webhook_events records older than a duration (e.g. 7d).
     Prune {
         /// e.g. 7d, 36h. Records younger than Svix's ~28 h retry window are what
@@ -116,6 +126,34 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let url = worker::settings::database_url()?;
             let applied = startup::migrate(&url, Duration::from_secs(30)).await?;
             println!("migrations applied: {}", applied.len());
+        }
+        Command::Backfill {
+            users,
+            organizations,
+            memberships,
+        } => {
+            let settings = match worker::backfill::Settings::from_env() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "database migrated");
+            }
+            let pool = shared::db::pool(&settings.database_url, 2)?;
+            let client = settings.client()?;
+            let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships);
+            tracing::info!(api = %settings.api_url, %kinds, "backfill starting");
+            let summary = tokio::select! {
+                summary = worker::backfill::backfill(&pool, &client, kinds) => summary?,
+                _ = tokio::signal::ctrl_c() => anyhow::bail!(
+                    "interrupted: the pages applied so far stay; run `worker backfill` again to finish (it is safe to rerun)"
+                ),
+            };
+            print!("{summary}");
         }
         Command::Prune { older_than, force } => {
             if older_than < MIN_RETENTION && !force {

@@ -1,0 +1,684 @@
+//! `worker backfill` against a fake Clerk Backend API served on 127.0.0.1: paging,
+//! 429 and 5xx retries, a refused key, and the ordering guard beside rows that
+//! webhooks already wrote (a newer update, a tombstone).
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use actix_web::{dev::ServerHandle, web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::{DateTime, Utc};
+use integration::{binary, TestDb};
+use serde_json::{json, Value};
+use shared::event::Envelope;
+use worker::{
+    apply::{apply_object, object_change, prepare, ObjectKind, Outcome},
+    backfill::{self, ClerkClient, Counts, Kinds, Retry},
+};
+
+use crate::T0;
+
+const KEY: &str = "sk_test_backfill_fake_key";
+
+/// A scripted answer given before the real one.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// 429, with `Retry-After: n` when given.
+    RateLimited(Option<u64>),
+    /// 500.
+    ServerError,
+}
+
+/// What the fake Backend API serves.
+#[derive(Default)]
+struct Clerk {
+    users: Vec<Value>,
+    organizations: Vec<Value>,
+    memberships: HashMap<String, Vec<Value>>,
+    /// (path, offset) → answers to give, in order, before the real page.
+    faults: HashMap<(String, usize), VecDeque<Fault>>,
+    /// Every request: (path, offset, order_by).
+    requests: Vec<(String, usize, Option<String>)>,
+    /// Serve users as `{"data": [...]}` instead of a bare array.
+    users_wrapped: bool,
+}
+
+impl Clerk {
+    fn fault(mut self, path: &str, offset: usize, fault: Fault) -> Self {
+        self.faults
+            .entry((path.to_owned(), offset))
+            .or_default()
+            .push_back(fault);
+        self
+    }
+}
+
+type State = Arc<Mutex<Clerk>>;
+
+async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let number =
+        |k: &str, default: usize| query.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (limit, offset) = (number("limit", 10), number("offset", 0));
+    let path = req.path().to_owned();
+    let mut clerk = state.lock().expect("fake Clerk state");
+    clerk
+        .requests
+        .push((path.clone(), offset, query.get("order_by").cloned()));
+
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        == Some(format!("Bearer {KEY}").as_str());
+    if !authorized {
+        return HttpResponse::Unauthorized().json(json!({
+            "errors": [{"message": "Invalid authentication", "code": "authentication_invalid"}]
+        }));
+    }
+    let fault = clerk
+        .faults
+        .get_mut(&(path.clone(), offset))
+        .and_then(VecDeque::pop_front);
+    match fault {
+        Some(Fault::RateLimited(after)) => {
+            let mut r = HttpResponse::TooManyRequests();
+            if let Some(s) = after {
+                r.insert_header(("Retry-After", s.to_string()));
+            }
+            return r.json(json!({"errors": [{"code": "too_many_requests"}]}));
+        }
+        Some(Fault::ServerError) => {
+            return HttpResponse::InternalServerError()
+                .json(json!({"errors": [{"code": "internal_clerk_error"}]}));
+        }
+        None => {}
+    }
+
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (items, wrapped) = match segments.as_slice() {
+        ["v1", "users"] => (clerk.users.clone(), clerk.users_wrapped),
+        ["v1", "organizations"] => (clerk.organizations.clone(), true),
+        ["v1", "organizations", id, "memberships"] => (
+            clerk.memberships.get(*id).cloned().unwrap_or_default(),
+            true,
+        ),
+        _ => return HttpResponse::NotFound().json(json!({"errors": [{"code": "not_found"}]})),
+    };
+    let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
+    if wrapped {
+        HttpResponse::Ok().json(json!({"data": page, "total_count": items.len()}))
+    } else {
+        HttpResponse::Ok().json(Value::Array(page))
+    }
+}
+
+/// The fake Backend API, listening on 127.0.0.1.
+struct FakeClerk {
+    state: State,
+    url: String,
+    handle: ServerHandle,
+}
+
+impl FakeClerk {
+    fn start(clerk: Clerk) -> Self {
+        let state: State = Arc::new(Mutex::new(clerk));
+        let data = web::Data::new(state.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let port = listener.local_addr().expect("bound address").port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(serve))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("fake Clerk listens")
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            state,
+            url: format!("http://127.0.0.1:{port}"),
+            handle,
+        }
+    }
+
+    fn client(&self, page_size: usize) -> ClerkClient {
+        ClerkClient::new(&self.url, KEY, page_size).expect("client")
+    }
+
+    /// The offsets requested of `path`, in order.
+    fn offsets(&self, path: &str) -> Vec<usize> {
+        self.state
+            .lock()
+            .expect("state")
+            .requests
+            .iter()
+            .filter(|(p, _, _)| p == path)
+            .map(|(_, o, _)| *o)
+            .collect()
+    }
+
+    fn requests(&self) -> Vec<(String, usize, Option<String>)> {
+        self.state.lock().expect("state").requests.clone()
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// A user as the Backend API lists it: the fixture, with its own id, version, first
+/// name and primary email (the second address of the list, found by id).
+fn user(id: &str, version_ms: i64, first_name: &str) -> Value {
+    let mut u =
+        shared::examples::event("user.created", id, version_ms).expect("example")["data"].take();
+    u["first_name"] = first_name.into();
+    u["email_addresses"][0]["email_address"] = format!("{id}.work@example.org").into();
+    u["email_addresses"][1]["email_address"] = format!("{id}@example.org").into();
+    u
+}
+
+fn organization(id: &str, version_ms: i64, name: &str) -> Value {
+    let mut o = shared::examples::event("organization.created", id, version_ms).expect("example")
+        ["data"]
+        .take();
+    o["name"] = name.into();
+    o["slug"] = name.to_lowercase().replace(' ', "-").into();
+    o
+}
+
+fn membership(
+    id: &str,
+    organization_id: &str,
+    user_id: &str,
+    role: &str,
+    version_ms: i64,
+) -> Value {
+    let mut m = shared::examples::event("organizationMembership.created", id, version_ms)
+        .expect("example")["data"]
+        .take();
+    m["organization"]["id"] = organization_id.into();
+    m["public_user_data"]["user_id"] = user_id.into();
+    m["role"] = role.into();
+    m
+}
+
+fn pool(db: &TestDb) -> shared::db::PgPool {
+    shared::db::pool(&db.url, 2).expect("pool")
+}
+
+/// Applies a Backend API object as a webhook would have, before the backfill.
+async fn apply_now(db: &TestDb, kind: ObjectKind, object: Value) -> Outcome {
+    db.with(move |c| {
+        let (change, subject) =
+            object_change(kind, object.as_object().expect("an object")).expect("valid object");
+        apply_object(c, &change, subject.as_deref()).expect("applies")
+    })
+    .await
+}
+
+/// Applies a `user.deleted` webhook at `at_ms`.
+async fn delete_user(db: &TestDb, id: &str, at_ms: i64) {
+    let event = integration::event("user.deleted", id, at_ms);
+    db.with(move |c| {
+        let body = serde_json::to_vec(&event).expect("json");
+        let envelope = Envelope::parse(&body).expect("envelope");
+        let p = prepare("msg_delete", envelope, None, 1).expect("prepared");
+        apply_object(c, &p.change, p.subject_user_id.as_deref()).expect("applies")
+    })
+    .await;
+}
+
+#[derive(Debug, PartialEq)]
+struct OrgRow {
+    name: Option<String>,
+    slug: Option<String>,
+    version: i64,
+}
+
+async fn org_row(db: &TestDb, id: &str) -> Option<OrgRow> {
+    let id = id.to_owned();
+    db.with(move |c| {
+        use diesel::prelude::*;
+        use shared::schema::organizations::dsl as o;
+        o::organizations
+            .find(id)
+            .select((o::name, o::slug, o::clerk_updated_at))
+            .first::<(Option<String>, Option<String>, DateTime<Utc>)>(c)
+            .optional()
+            .expect("organizations readable")
+            .map(|(name, slug, v)| OrgRow {
+                name,
+                slug,
+                version: v.timestamp_millis(),
+            })
+    })
+    .await
+}
+
+#[derive(Debug, PartialEq)]
+struct MembershipRow {
+    organization_id: String,
+    user_id: Option<String>,
+    role: Option<String>,
+    has_user_data: bool,
+}
+
+async fn membership_row(db: &TestDb, id: &str) -> Option<MembershipRow> {
+    let id = id.to_owned();
+    db.with(move |c| {
+        use diesel::prelude::*;
+        use shared::schema::organization_memberships::dsl as m;
+        m::organization_memberships
+            .find(id)
+            .select((m::organization_id, m::user_id, m::role, m::data))
+            .first::<(String, Option<String>, Option<String>, Option<Value>)>(c)
+            .optional()
+            .expect("memberships readable")
+            .map(|(organization_id, user_id, role, data)| MembershipRow {
+                organization_id,
+                user_id,
+                role,
+                has_user_data: data
+                    .as_ref()
+                    .and_then(|d| d.get("public_user_data"))
+                    .is_some(),
+            })
+    })
+    .await
+}
+
+fn counts(read: u64, applied: u64, stale: u64, skipped: u64) -> Counts {
+    Counts {
+        read,
+        applied,
+        stale,
+        skipped,
+    }
+}
+
+/// Five users (pages of two), three organizations (one unusable) and their
+/// memberships; a 429 and a 500 on the way; one user already updated by a newer
+/// webhook and one already deleted.
+fn instance() -> Clerk {
+    let users = (1..=5)
+        .map(|i| user(&format!("user_bf_{i}"), T0 + i, &format!("Backfilled{i}")))
+        .collect();
+    let mut broken = organization("org_bf_broken", T0, "Broken");
+    broken
+        .as_object_mut()
+        .expect("an object")
+        .remove("updated_at");
+    let organizations = vec![
+        organization("org_bf_a", T0, "Acme"),
+        organization("org_bf_b", T0 + 10, "Beta Corp"),
+        broken,
+    ];
+    let memberships = HashMap::from([
+        (
+            "org_bf_a".to_owned(),
+            vec![
+                membership("orgmem_bf_a1", "org_bf_a", "user_bf_1", "org:admin", T0),
+                membership("orgmem_bf_a2", "org_bf_a", "user_bf_2", "org:member", T0),
+                membership("orgmem_bf_a3", "org_bf_a", "user_bf_3", "org:member", T0),
+            ],
+        ),
+        (
+            "org_bf_b".to_owned(),
+            vec![membership(
+                "orgmem_bf_b1",
+                "org_bf_b",
+                "user_bf_4",
+                "org:member",
+                T0,
+            )],
+        ),
+    ]);
+    Clerk {
+        users,
+        organizations,
+        memberships,
+        ..Clerk::default()
+    }
+    .fault("/v1/users", 2, Fault::RateLimited(Some(1)))
+    .fault("/v1/users", 4, Fault::ServerError)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_pages_retries_and_keeps_newer_rows_and_tombstones() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    // What webhooks already did: user 2 was updated after the version Clerk lists
+    // (as if the update landed while the backfill read), user 3 was deleted.
+    let newer = user("user_bf_2", T0 + 60_000, "NewerByWebhook");
+    assert_eq!(
+        apply_now(&db, ObjectKind::User, newer).await,
+        Outcome::Applied
+    );
+    delete_user(&db, "user_bf_3", T0 - 1_000).await;
+
+    let clerk = FakeClerk::start(instance());
+    let pool = pool(&db);
+    let started = Instant::now();
+    let summary = backfill::backfill(&pool, &clerk.client(2), Kinds::all())
+        .await
+        .expect("backfill succeeds");
+
+    assert_eq!(summary.users, counts(5, 3, 2, 0), "{summary}");
+    assert_eq!(summary.organizations, counts(3, 2, 0, 1), "{summary}");
+    assert_eq!(summary.memberships, counts(4, 4, 0, 0), "{summary}");
+    assert_eq!(summary.organizations_scanned, 3);
+
+    // Pages of two: offsets 0, 2, 4; the 429 page and the 500 page were each asked
+    // for again, and the 429's Retry-After: 1 was honoured.
+    assert_eq!(clerk.offsets("/v1/users"), vec![0, 2, 2, 4, 4]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was waited out"
+    );
+    assert_eq!(clerk.offsets("/v1/organizations"), vec![0, 2]);
+    assert_eq!(
+        clerk.offsets("/v1/organizations/org_bf_a/memberships"),
+        vec![0, 2]
+    );
+    assert_eq!(
+        clerk.offsets("/v1/organizations/org_bf_b/memberships"),
+        vec![0]
+    );
+    assert_eq!(
+        clerk.offsets("/v1/organizations/org_bf_broken/memberships"),
+        vec![0],
+        "memberships are listed for every organization Clerk lists"
+    );
+    assert!(clerk
+        .requests()
+        .iter()
+        .all(|(_, _, order)| order.as_deref() == Some("+created_at")));
+
+    // Users: the primary email by id, names, versions.
+    for i in [1, 4, 5] {
+        let id = format!("user_bf_{i}");
+        let u = db.user(&id).await.expect("user row");
+        assert_eq!(u.email, Some(format!("{id}@example.org")));
+        assert_eq!(u.first_name, Some(format!("Backfilled{i}")));
+        assert_eq!(u.last_name.as_deref(), Some("Doe"));
+        assert_eq!(u.clerk_updated_at.timestamp_millis(), T0 + i);
+        assert!(u.deleted_at.is_none());
+    }
+    let kept = db.user("user_bf_2").await.expect("user 2");
+    assert_eq!(
+        kept.first_name.as_deref(),
+        Some("NewerByWebhook"),
+        "an older backfilled version does not overwrite a newer row"
+    );
+    assert_eq!(kept.clerk_updated_at.timestamp_millis(), T0 + 60_000);
+    let gone = db.user("user_bf_3").await.expect("tombstone");
+    assert!(gone.deleted_at.is_some(), "the tombstone stays");
+    assert!(gone.email.is_none() && gone.first_name.is_none());
+    assert_eq!(db.count("users").await, 5);
+
+    // Organizations: the unusable one is skipped.
+    assert_eq!(
+        org_row(&db, "org_bf_a").await,
+        Some(OrgRow {
+            name: Some("Acme".into()),
+            slug: Some("acme".into()),
+            version: T0
+        })
+    );
+    assert_eq!(
+        org_row(&db, "org_bf_b").await,
+        Some(OrgRow {
+            name: Some("Beta Corp".into()),
+            slug: Some("beta-corp".into()),
+            version: T0 + 10
+        })
+    );
+    assert_eq!(org_row(&db, "org_bf_broken").await, None);
+    assert_eq!(db.count("organizations").await, 2);
+
+    // Memberships, with the deleted user's personal data erased from theirs.
+    assert_eq!(
+        membership_row(&db, "orgmem_bf_a1").await,
+        Some(MembershipRow {
+            organization_id: "org_bf_a".into(),
+            user_id: Some("user_bf_1".into()),
+            role: Some("org:admin".into()),
+            has_user_data: true,
+        })
+    );
+    assert_eq!(
+        membership_row(&db, "orgmem_bf_b1").await,
+        Some(MembershipRow {
+            organization_id: "org_bf_b".into(),
+            user_id: Some("user_bf_4".into()),
+            role: Some("org:member".into()),
+            has_user_data: true,
+        })
+    );
+    assert_eq!(
+        membership_row(&db, "orgmem_bf_a3").await,
+        Some(MembershipRow {
+            organization_id: "org_bf_a".into(),
+            user_id: Some("user_bf_3".into()),
+            role: Some("org:member".into()),
+            has_user_data: false,
+        }),
+        "a deleted user's data is not brought back through a membership"
+    );
+    assert_eq!(db.count("organization_memberships").await, 4);
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_runs_again_with_the_same_result() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    delete_user(&db, "user_bf_3", T0 - 1_000).await;
+    let mut instance = instance();
+    instance.faults.clear();
+    let clerk = FakeClerk::start(instance);
+    let pool = pool(&db);
+    let client = clerk.client(2);
+
+    let first = backfill::backfill(&pool, &client, Kinds::all())
+        .await
+        .expect("first run");
+    let mut users_before = Vec::new();
+    for i in 1..=5 {
+        users_before.push(db.user(&format!("user_bf_{i}")).await);
+    }
+    let second = backfill::backfill(&pool, &client, Kinds::all())
+        .await
+        .expect("second run");
+    assert_eq!(first.users, counts(5, 4, 1, 0));
+    // The same versions again land again (a no-op rewrite); the tombstone is stale.
+    assert_eq!(second.users, first.users);
+    assert_eq!(second.organizations, first.organizations);
+    assert_eq!(second.memberships, first.memberships);
+    for (i, before) in (1..=5).zip(users_before) {
+        let after = db.user(&format!("user_bf_{i}")).await;
+        let strip = |u: Option<shared::models::User>| {
+            u.map(|u| (u.email, u.first_name, u.clerk_updated_at, u.deleted_at))
+        };
+        assert_eq!(strip(after), strip(before), "user_bf_{i} unchanged");
+    }
+    assert_eq!(db.count("users").await, 5);
+    assert_eq!(db.count("organizations").await, 2);
+    assert_eq!(db.count("organization_memberships").await, 4);
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_reads_only_the_kinds_asked_for() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let mut instance = instance();
+    instance.faults.clear();
+    // Users wrapped in {"data": [...]} are accepted too.
+    instance.users_wrapped = true;
+    let clerk = FakeClerk::start(instance);
+    let pool = pool(&db);
+    let client = clerk.client(500);
+
+    let only_memberships =
+        backfill::backfill(&pool, &client, Kinds::from_flags(false, false, true))
+            .await
+            .expect("memberships");
+    assert_eq!(only_memberships.memberships, counts(4, 4, 0, 0));
+    assert_eq!(only_memberships.users, Counts::default());
+    assert_eq!(only_memberships.organizations, Counts::default());
+    assert!(clerk.offsets("/v1/users").is_empty());
+    assert_eq!(
+        clerk.offsets("/v1/organizations"),
+        vec![0],
+        "organizations are listed to find their memberships"
+    );
+    assert_eq!(db.count("organizations").await, 0, "but not applied");
+    assert_eq!(db.count("users").await, 0);
+    assert_eq!(db.count("organization_memberships").await, 4);
+
+    let only_users = backfill::backfill(&pool, &client, Kinds::from_flags(true, false, false))
+        .await
+        .expect("users");
+    assert_eq!(only_users.users, counts(5, 5, 0, 0));
+    assert_eq!(clerk.offsets("/v1/users"), vec![0]);
+    assert_eq!(clerk.offsets("/v1/organizations"), vec![0]);
+    assert_eq!(db.count("users").await, 5);
+    assert_eq!(db.count("organizations").await, 0);
+    assert!(only_users.to_string().contains("users"));
+    assert!(!only_users.to_string().contains("memberships"));
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_fails_at_once_naming_clerk_secret_key() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let clerk = FakeClerk::start(instance());
+    let client = ClerkClient::new(&clerk.url, "sk_test_wrong", 2).expect("client");
+    let err = backfill::backfill(&pool(&db), &client, Kinds::all())
+        .await
+        .expect_err("a 401 fails");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(
+            "CLERK_SECRET_KEY was refused by Clerk (401): check it is the secret key of this instance"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("sk_test_wrong"), "the key is not echoed");
+    assert_eq!(clerk.requests().len(), 1, "no retry of a refused key");
+    assert_eq!(db.count("users").await, 0);
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_that_keeps_failing_is_given_up_on_after_bounded_retries() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let mut instance = instance();
+    instance.faults.clear();
+    // A 429 without Retry-After waits the default and is not counted as a failure;
+    // then 500s until the tries run out.
+    instance = instance.fault("/v1/organizations", 0, Fault::RateLimited(None));
+    for _ in 0..10 {
+        instance = instance.fault("/v1/organizations", 0, Fault::ServerError);
+    }
+    let clerk = FakeClerk::start(instance);
+    let client = clerk.client(2).with_retry(Retry {
+        max_tries: 3,
+        first_backoff: Duration::from_millis(10),
+        default_retry_after: Duration::from_millis(10),
+        ..Retry::default()
+    });
+    let err = backfill::backfill(&pool(&db), &client, Kinds::from_flags(false, true, false))
+        .await
+        .expect_err("gives up");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("could not read organizations from Clerk"),
+        "{message}"
+    );
+    assert!(message.contains("failed 3 times"), "{message}");
+    assert!(message.contains("500"), "{message}");
+    assert_eq!(
+        clerk.offsets("/v1/organizations"),
+        vec![0, 0, 0, 0],
+        "one 429, then three 500s"
+    );
+    assert_eq!(db.count("organizations").await, 0);
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_binary_backfills_and_needs_the_secret_key() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let mut instance = instance();
+    instance.faults.clear();
+    let clerk = FakeClerk::start(instance);
+    let run = |key: Option<&str>, args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(binary("worker"));
+        cmd.arg("backfill")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("CLERK_API_URL", &clerk.url)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        if let Some(key) = key {
+            cmd.env("CLERK_SECRET_KEY", key);
+        }
+        cmd.output()
+    };
+
+    let out = run(None, &[]).await.expect("worker runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CLERK_SECRET_KEY"), "{stderr}");
+    assert!(clerk.requests().is_empty());
+
+    let out = run(Some(KEY), &["--users", "--organizations"])
+        .await
+        .expect("worker runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("backfill summary"), "{stdout}");
+    let line = |kind: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(kind))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(
+        line("users").as_deref(),
+        Some("users applied 5 stale 0 skipped 0 (read 5)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        line("organizations").as_deref(),
+        Some("organizations applied 2 stale 0 skipped 1 (read 3)"),
+        "{stdout}"
+    );
+    assert_eq!(line("memberships"), None, "not asked for");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(KEY) && !stdout.contains(KEY),
+        "the key is never printed"
+    );
+    assert_eq!(db.count("users").await, 5);
+    assert_eq!(db.count("organization_memberships").await, 0);
+    clerk.stop().await;
+}

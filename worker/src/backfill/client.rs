@@ -1,0 +1,395 @@
+//! A small client of Clerk's Backend API: the listings backfill reads, with offset
+//! paging, rate-limit waits and retries.
+//!
+//! The secret key only ever goes into the `Authorization` header (marked sensitive);
+//! it is in no error message, no log line and no `Debug` output.
+
+use std::{fmt, time::Duration};
+
+use reqwest::{
+    header::{self, HeaderMap, HeaderValue},
+    StatusCode, Url,
+};
+use serde_json::Value;
+use tracing::warn;
+
+/// Clerk's Backend API.
+pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
+
+/// The largest `limit` Clerk accepts on its listings.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// How the client waits and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Tries in all for one page when Clerk answers 5xx or cannot be reached.
+    pub max_tries: u32,
+    /// The wait after the first failure; it doubles after each further one.
+    pub first_backoff: Duration,
+    /// The longest wait between two tries.
+    pub max_backoff: Duration,
+    /// The wait after a 429 without a usable `Retry-After`.
+    pub default_retry_after: Duration,
+    /// The longest wait a `Retry-After` may ask for.
+    pub max_retry_after: Duration,
+    /// 429s in a row for one page before giving up (a 429 is not a failure, but
+    /// something that answers nothing else for this long is broken).
+    pub max_rate_limited: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            max_tries: 5,
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            default_retry_after: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(60),
+            max_rate_limited: 100,
+        }
+    }
+}
+
+/// A request to the Backend API that failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "CLERK_SECRET_KEY was refused by Clerk ({status}): check it is the secret key of this instance"
+    )]
+    Unauthorized { status: u16 },
+    #[error("GET {url} failed {tries} times, giving up: {last}")]
+    Unavailable {
+        url: String,
+        tries: u32,
+        last: String,
+    },
+    #[error("GET {url} was rate limited (429) {times} times in a row, giving up")]
+    RateLimited { url: String, times: u32 },
+    #[error("GET {url} answered {status}: {body}")]
+    Rejected {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("GET {url} answered something that is not a list of objects: {reason}")]
+    BadBody { url: String, reason: String },
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The objects, as Clerk sent them.
+    pub items: Vec<Value>,
+    /// `total_count`, when the listing says it.
+    pub total_count: Option<u64>,
+}
+
+/// What to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// `GET /v1/users`, oldest first.
+    Users,
+    /// `GET /v1/organizations`, oldest first.
+    Organizations,
+    /// `GET /v1/organizations/{id}/memberships`, oldest first.
+    Memberships { organization_id: String },
+}
+
+impl Listing {
+    fn path(&self) -> Vec<&str> {
+        match self {
+            Self::Users => vec!["v1", "users"],
+            Self::Organizations => vec!["v1", "organizations"],
+            Self::Memberships { organization_id } => {
+                vec!["v1", "organizations", organization_id, "memberships"]
+            }
+        }
+    }
+}
+
+/// A client of Clerk's Backend API that reads listings page by page.
+#[derive(Clone)]
+pub struct ClerkClient {
+    http: reqwest::Client,
+    base_url: Url,
+    page_size: usize,
+    retry: Retry,
+}
+
+impl fmt::Debug for ClerkClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkClient")
+            .field("base_url", &self.base_url.as_str())
+            .field("page_size", &self.page_size)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ClerkClient {
+    /// A client of the API at `base_url` (e.g. `https://api.clerk.com`) that
+    /// authenticates with `secret_key` and asks for `page_size` objects a page
+    /// (clamped to 1..=500).
+    pub fn new(base_url: &str, secret_key: &str, page_size: usize) -> anyhow::Result<Self> {
+        let base_url = Url::parse(base_url.trim())
+            .map_err(|e| anyhow::anyhow!("CLERK_API_URL = {base_url:?} is not a URL: {e}"))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
+            anyhow::bail!("CLERK_API_URL = {base_url} must be an http:// or https:// URL");
+        }
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", secret_key.trim())).map_err(|_| {
+                anyhow::anyhow!("CLERK_SECRET_KEY holds characters an HTTP header cannot carry")
+            })?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, auth);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!(
+                "clerk-sync/",
+                env!("CARGO_PKG_VERSION"),
+                " (backfill)"
+            ))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            http,
+            base_url,
+            page_size: page_size.clamp(1, MAX_PAGE_SIZE),
+            retry: Retry::default(),
+        })
+    }
+
+    /// The same client with other waits and retries.
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// The URL of the page of `listing` that starts at `offset`.
+    pub fn page_url(&self, listing: &Listing, offset: usize) -> Url {
+        let mut url = self.base_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(listing.path());
+        }
+        url.query_pairs_mut()
+            .append_pair("limit", &self.page_size.to_string())
+            .append_pair("offset", &offset.to_string())
+            .append_pair("order_by", "+created_at");
+        url
+    }
+
+    /// The page of `listing` that starts at `offset`. Waits out 429s as
+    /// `Retry-After` asks; retries 5xx answers and connection errors with
+    /// exponential backoff; fails at once on 401/403 and other 4xx.
+    pub async fn page(&self, listing: &Listing, offset: usize) -> Result<Page, ClientError> {
+        let url = self.page_url(listing, offset);
+        let body = self.get(url.clone()).await?;
+        parse_page(body).map_err(|reason| ClientError::BadBody {
+            url: url.to_string(),
+            reason,
+        })
+    }
+
+    async fn get(&self, url: Url) -> Result<Value, ClientError> {
+        let mut failures = 0u32;
+        let mut rate_limited = 0u32;
+        let mut backoff = self.retry.first_backoff;
+        loop {
+            let failure = match self.http.get(url.clone()).send().await {
+                Err(e) => format!("cannot reach Clerk: {}", chain(&e)),
+                Ok(response) => {
+                    let status = response.status();
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        rate_limited += 1;
+                        if rate_limited > self.retry.max_rate_limited {
+                            return Err(ClientError::RateLimited {
+                                url: url.to_string(),
+                                times: rate_limited,
+                            });
+                        }
+                        let wait = retry_after(response.headers())
+                            .unwrap_or(self.retry.default_retry_after)
+                            .min(self.retry.max_retry_after);
+                        warn!(url = %url, wait = ?wait, "rate limited by Clerk (429): waiting as Retry-After asks, then trying the same page again");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    rate_limited = 0;
+                    if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                        return Err(ClientError::Unauthorized {
+                            status: status.as_u16(),
+                        });
+                    }
+                    if status.is_success() {
+                        match response.bytes().await {
+                            Ok(bytes) => {
+                                return serde_json::from_slice(&bytes).map_err(|e| {
+                                    ClientError::BadBody {
+                                        url: url.to_string(),
+                                        reason: format!("not JSON: {e}"),
+                                    }
+                                })
+                            }
+                            Err(e) => format!("the answer broke off: {}", chain(&e)),
+                        }
+                    } else if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+                        let body = response.text().await.unwrap_or_default();
+                        format!("{status}: {}", snippet(&body))
+                    } else {
+                        let body = response.text().await.unwrap_or_default();
+                        return Err(ClientError::Rejected {
+                            url: url.to_string(),
+                            status: status.as_u16(),
+                            body: snippet(&body),
+                        });
+                    }
+                }
+            };
+            failures += 1;
+            if failures >= self.retry.max_tries {
+                return Err(ClientError::Unavailable {
+                    url: url.to_string(),
+                    tries: failures,
+                    last: failure,
+                });
+            }
+            warn!(url = %url, error = %failure, attempt = failures, retry_in = ?backoff, "Clerk request failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.retry.max_backoff);
+        }
+    }
+}
+
+/// A listing's body: a bare array, or `{"data": [...], "total_count": N}`.
+pub fn parse_page(body: Value) -> Result<Page, String> {
+    match body {
+        Value::Array(items) => Ok(Page {
+            items,
+            total_count: None,
+        }),
+        Value::Object(mut map) => {
+            let total_count = map.get("total_count").and_then(Value::as_u64);
+            match map.remove("data") {
+                Some(Value::Array(items)) => Ok(Page { items, total_count }),
+                _ => Err("an object without a `data` array".into()),
+            }
+        }
+        other => Err(format!("a JSON {}", kind_of(&other))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// `Retry-After` in seconds (fractions allowed). An HTTP date or garbage is `None`.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let secs: f64 = raw.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// The first 300 characters of a body, for an error message.
+fn snippet(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let mut s: String = body.chars().take(300).collect();
+    if s.len() < body.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// An error with its sources, `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_listing_shapes_parse() {
+        let bare = parse_page(json!([{"id": "user_1"}, {"id": "user_2"}])).expect("array");
+        assert_eq!(bare.items.len(), 2);
+        assert_eq!(bare.total_count, None);
+        let wrapped =
+            parse_page(json!({"data": [{"id": "org_1"}], "total_count": 7})).expect("object");
+        assert_eq!(wrapped.items.len(), 1);
+        assert_eq!(wrapped.total_count, Some(7));
+        assert!(parse_page(json!({"errors": []})).is_err());
+        assert!(parse_page(json!("nope")).is_err());
+    }
+
+    #[test]
+    fn retry_after_is_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("0.5"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn page_urls_keep_the_base_path_and_escape_ids() {
+        let c = ClerkClient::new("http://127.0.0.1:9/clerk/", "sk_test_x", 2).expect("client");
+        assert_eq!(
+            c.page_url(&Listing::Users, 4).as_str(),
+            "http://127.0.0.1:9/clerk/v1/users?limit=2&offset=4&order_by=%2Bcreated_at"
+        );
+        let m = Listing::Memberships {
+            organization_id: "org_1/x".into(),
+        };
+        assert_eq!(
+            c.page_url(&m, 0).path(),
+            "/clerk/v1/organizations/org_1%2Fx/memberships"
+        );
+        assert_eq!(
+            ClerkClient::new("https://api.clerk.com", "k", 10_000)
+                .expect("client")
+                .page_size(),
+            MAX_PAGE_SIZE
+        );
+    }
+
+    #[test]
+    fn the_key_is_not_in_debug_output() {
+        let c = ClerkClient::new("https://api.clerk.com", "sk_test_secret", 10).expect("client");
+        assert!(!format!("{c:?}").contains("sk_test_secret"));
+        assert!(ClerkClient::new("ftp://x", "k", 10).is_err());
+    }
+}
