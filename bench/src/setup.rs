@@ -91,7 +91,6 @@ impl Bench {
             .env("AMQP_URL", AMQP_URL)
             .env("AMQP_PREFIX", &self.prefix)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()?)
     }
@@ -105,7 +104,6 @@ impl Bench {
             .env("RETRY_DELAYS", "1s")
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", batch_size.to_string())
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()?)
     }
