@@ -33,8 +33,9 @@ impl Settings {
             ConfigError::new("RETRY_DELAYS", format!("= {delays:?} is invalid: {e}"))
         })?;
         let batch_size = config::parsed("WORKER_BATCH_SIZE", 100usize)?;
-        if batch_size == 0 {
-            return Err(ConfigError::new("WORKER_BATCH_SIZE", "must be at least 1"));
+        if !(1..=1000).contains(&batch_size) {
+            // Multi-row statements carry ~12 parameters a row; Postgres takes 65535.
+            return Err(ConfigError::new("WORKER_BATCH_SIZE", "must be 1 to 1000"));
         }
         let prefetch = config::parsed("WORKER_PREFETCH", 300u16)?;
         if prefetch == 0 {

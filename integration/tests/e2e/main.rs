@@ -2,6 +2,7 @@
 //! Postgres. Real services, a database and a prefix per test.
 
 mod backfill;
+mod batching;
 mod binaries;
 mod dead_letters;
 mod ordering;

@@ -4,6 +4,7 @@
 //! several events in one transaction, each inside its own savepoint, so one failing
 //! event leaves the others applied.
 
+mod bulk;
 mod prepare;
 mod store;
 
@@ -89,10 +90,10 @@ pub fn apply_object(
 /// whole (the connection broke, or the commit failed); the inner results are per
 /// event, in the order given.
 ///
-/// The common case, where every event applies, takes the fast path: one transaction
-/// and no savepoints. If any statement fails, that transaction is rolled back and the
-/// batch runs again with a savepoint around each event, so the failing event fails
-/// alone and the others commit.
+/// The common case, where every event applies, takes the fast path: one transaction,
+/// a few multi-row statements, no savepoints (see [`bulk`]). If any statement fails,
+/// that transaction is rolled back and the batch runs again event by event, with a
+/// savepoint around each, so the failing event fails alone and the others commit.
 pub fn apply_batch(
     conn: &mut PgConnection,
     events: &[Prepared],
@@ -108,13 +109,7 @@ pub fn apply_batch(
         (events[a].object_id.as_deref(), &events[a].svix_id)
             .cmp(&(events[b].object_id.as_deref(), &events[b].svix_id))
     });
-    let fast = conn.transaction(|conn| {
-        let mut outcomes = vec![Outcome::Duplicate; events.len()];
-        for &i in &order {
-            outcomes[i] = apply_event(conn, &events[i])?;
-        }
-        Ok::<_, DieselError>(outcomes)
-    });
+    let fast = conn.transaction(|conn| bulk::apply(conn, events));
     match fast {
         Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
         Err(e) if is_connection_error(&e) => return Err(e),

@@ -15,9 +15,9 @@ use shared::{
 
 use super::{Outcome, Prepared};
 
-/// Inserts the event's record; `false` when its svix-id is already recorded.
-pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryResult<bool> {
-    let row = NewWebhookEvent {
+/// The `webhook_events` row of an event.
+fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
+    NewWebhookEvent {
         svix_id: &e.svix_id,
         event_type: &e.event_type,
         object_id: e.object_id.as_deref(),
@@ -27,12 +27,44 @@ pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryR
         outcome: outcome.as_str(),
         attempts: e.attempt,
         payload: Some(&e.payload),
-    };
+    }
+}
+
+/// Inserts the event's record; `false` when its svix-id is already recorded.
+pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryResult<bool> {
     let inserted = diesel::insert_into(webhook_events::table)
-        .values(&row)
+        .values(&record_row(e, outcome))
         .on_conflict_do_nothing()
         .execute(conn)?;
     Ok(inserted == 1)
+}
+
+/// Inserts the records of several events (distinct svix-ids) in one statement.
+/// Returns the svix-ids that were not recorded before.
+pub fn record_all(
+    conn: &mut PgConnection,
+    events: &[(&Prepared, Outcome)],
+) -> QueryResult<Vec<String>> {
+    let rows: Vec<NewWebhookEvent<'_>> = events
+        .iter()
+        .map(|(e, outcome)| record_row(e, *outcome))
+        .collect();
+    diesel::insert_into(webhook_events::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .returning(webhook_events::svix_id)
+        .get_results(conn)
+}
+
+/// Marks several records stale in one statement.
+pub fn set_stale(conn: &mut PgConnection, svix_ids: &[&str]) -> QueryResult<()> {
+    if svix_ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(webhook_events::table.filter(webhook_events::svix_id.eq_any(svix_ids)))
+        .set(webhook_events::outcome.eq(Outcome::Stale.as_str()))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_outcome(conn: &mut PgConnection, svix_id: &str, outcome: Outcome) -> QueryResult<()> {
@@ -53,10 +85,16 @@ fn landed(rows: usize) -> Outcome {
 /// Upserts a user, or writes its tombstone. Lands only if the stored row is not
 /// newer and not a tombstone.
 pub fn upsert_user(conn: &mut PgConnection, u: &NewUser) -> QueryResult<Outcome> {
+    upsert_users(conn, std::slice::from_ref(u)).map(|ids| landed(ids.len()))
+}
+
+/// [`upsert_user`] for several users (distinct ids) in one statement. Returns the
+/// ids that landed.
+pub fn upsert_users(conn: &mut PgConnection, rows: &[NewUser]) -> QueryResult<Vec<String>> {
     use diesel::query_dsl::methods::FilterDsl;
     use users::dsl as c;
     diesel::insert_into(users::table)
-        .values(u)
+        .values(rows)
         .on_conflict(c::id)
         .do_update()
         .set((
@@ -78,15 +116,24 @@ pub fn upsert_user(conn: &mut PgConnection, u: &NewUser) -> QueryResult<Outcome>
                 .is_null()
                 .and(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
         )
-        .execute(conn)
-        .map(landed)
+        .returning(c::id)
+        .get_results(conn)
 }
 
 pub fn upsert_organization(conn: &mut PgConnection, o: &NewOrganization) -> QueryResult<Outcome> {
+    upsert_organizations(conn, std::slice::from_ref(o)).map(|ids| landed(ids.len()))
+}
+
+/// [`upsert_organization`] for several organizations (distinct ids) in one
+/// statement. Returns the ids that landed.
+pub fn upsert_organizations(
+    conn: &mut PgConnection,
+    rows: &[NewOrganization],
+) -> QueryResult<Vec<String>> {
     use diesel::query_dsl::methods::FilterDsl;
     use organizations::dsl as c;
     diesel::insert_into(organizations::table)
-        .values(o)
+        .values(rows)
         .on_conflict(c::id)
         .do_update()
         .set((
@@ -106,8 +153,8 @@ pub fn upsert_organization(conn: &mut PgConnection, o: &NewOrganization) -> Quer
                 .is_null()
                 .and(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
         )
-        .execute(conn)
-        .map(landed)
+        .returning(c::id)
+        .get_results(conn)
 }
 
 /// Upserts a membership, or writes its tombstone. A membership of an organization
