@@ -10,7 +10,7 @@ use crate::T0;
 
 fn history(rng: &mut rand::rngs::StdRng) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    let mut push = |out: &mut Vec<(String, Value)>, e: Value| {
+    let push = |out: &mut Vec<(String, Value)>, e: Value| {
         out.push((format!("msg_{}", integration::unique()), e));
     };
     for u in 0..25 {
