@@ -146,7 +146,8 @@ impl TestApp {
             retry_delays: self.options.retry_delays.clone(),
             metrics_addr: "127.0.0.1:0".into(),
             batch_size: self.options.batch_size,
-            prefetch: 300,
+            prefetch: 500,
+            concurrency: 2,
             db_pool_size: 4,
         }
     }

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration, time::Instant};
 
-use futures_util::{future::join_all, StreamExt};
+use futures_util::{future::join_all, stream::FuturesUnordered, StreamExt};
 use lapin::{
     message::Delivery,
     options::{
@@ -115,31 +115,46 @@ impl Consumer {
         self.metrics.consumer_connected.set(1);
         info!(queue = %self.topology.events_queue(), "consuming");
 
+        // Up to `concurrency` batches in flight: one is applied while the next is
+        // decoded, settled or waiting on the broker.
         let mut batches = consumer.ready_chunks(self.settings.batch_size);
+        let mut in_flight = FuturesUnordered::new();
         let result = loop {
-            let next = tokio::select! {
+            tokio::select! {
                 biased;
                 _ = stop.cancelled() => break Ok(()),
-                next = batches.next() => next,
-            };
-            let Some(items) = next else {
-                break Err(SessionEnd::ConsumerClosed);
-            };
-            let mut deliveries = Vec::with_capacity(items.len());
-            let mut broken = None;
-            for item in items {
-                match item {
-                    Ok(d) => deliveries.push(d),
-                    Err(e) => broken = Some(e),
+                Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Err(e) = done {
+                        break Err(e);
+                    }
+                }
+                next = batches.next(), if in_flight.len() < self.settings.concurrency => {
+                    let Some(items) = next else {
+                        break Err(SessionEnd::ConsumerClosed);
+                    };
+                    let mut deliveries = Vec::with_capacity(items.len());
+                    let mut broken = None;
+                    for item in items {
+                        match item {
+                            Ok(d) => deliveries.push(d),
+                            Err(e) => broken = Some(e),
+                        }
+                    }
+                    if !deliveries.is_empty() {
+                        in_flight.push(self.process(&publisher, deliveries, stop));
+                    }
+                    if let Some(e) = broken {
+                        break Err(e.into());
+                    }
                 }
             }
-            if !deliveries.is_empty() {
-                self.process(&publisher, deliveries, stop).await?;
-            }
-            if let Some(e) = broken {
-                break Err(e.into());
-            }
         };
+        // Finish the batches in hand, whatever ended the session.
+        while let Some(done) = in_flight.next().await {
+            if let Err(e) = done {
+                warn!(error = %e, "a batch could not be settled; RabbitMQ will deliver it again");
+            }
+        }
         self.metrics.consumer_connected.set(0);
         if result.is_ok() {
             info!("stopping: cancelling the consumer");

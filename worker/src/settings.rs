@@ -18,6 +18,8 @@ pub struct Settings {
     pub batch_size: usize,
     /// Deliveries the broker may hand this worker before it acks.
     pub prefetch: u16,
+    /// Batches applied at once, each on its own connection.
+    pub concurrency: usize,
     /// Postgres connections.
     pub db_pool_size: u32,
 }
@@ -32,12 +34,16 @@ impl Settings {
         let retry_delays = config::parse_durations(&delays).map_err(|e| {
             ConfigError::new("RETRY_DELAYS", format!("= {delays:?} is invalid: {e}"))
         })?;
-        let batch_size = config::parsed("WORKER_BATCH_SIZE", 100usize)?;
+        let batch_size = config::parsed("WORKER_BATCH_SIZE", 200usize)?;
         if !(1..=1000).contains(&batch_size) {
             // Multi-row statements carry ~12 parameters a row; Postgres takes 65535.
             return Err(ConfigError::new("WORKER_BATCH_SIZE", "must be 1 to 1000"));
         }
-        let prefetch = config::parsed("WORKER_PREFETCH", 300u16)?;
+        let prefetch = config::parsed("WORKER_PREFETCH", 500u16)?;
+        let concurrency = config::parsed("WORKER_CONCURRENCY", 2usize)?;
+        if !(1..=64).contains(&concurrency) {
+            return Err(ConfigError::new("WORKER_CONCURRENCY", "must be 1 to 64"));
+        }
         if prefetch == 0 {
             return Err(ConfigError::new("WORKER_PREFETCH", "must be at least 1"));
         }
@@ -60,6 +66,7 @@ impl Settings {
             metrics_addr: config::string("WORKER_METRICS_ADDR", "0.0.0.0:9000")?,
             batch_size,
             prefetch,
+            concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
         })
     }

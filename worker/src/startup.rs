@@ -47,7 +47,13 @@ impl Worker {
         if !applied.is_empty() {
             info!(migrations = ?applied, "database migrated");
         }
-        let pool = db::pool(&settings.database_url, settings.db_pool_size)?;
+        // One connection per batch in flight, and one to tell an outage from an error.
+        let pool_size = settings.db_pool_size.max(
+            u32::try_from(settings.concurrency)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
+        );
+        let pool = db::pool(&settings.database_url, pool_size)?;
         let metrics = Metrics::new();
         let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone())?;
         let server_handle = server.handle();
