@@ -93,8 +93,14 @@ pub async fn publish_ceiling(b: &Bench, concurrency: usize, secs: Duration) -> a
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Events per second the worker's SQL sustains on one connection, in batches.
-pub async fn sql_ceiling(b: &Bench, n: usize, batch: usize) -> anyhow::Result<f64> {
+/// Events per second the worker's SQL sustains, in batches of `batch`, on
+/// `connections` connections at once (as many as the worker has batches in flight).
+pub async fn sql_ceiling(
+    b: &Bench,
+    n: usize,
+    batch: usize,
+    connections: usize,
+) -> anyhow::Result<f64> {
     let events: Vec<_> = (0..n)
         .map(|i| {
             let env = shared::event::Envelope::parse(&body(i)).context("envelope")?;
@@ -102,17 +108,28 @@ pub async fn sql_ceiling(b: &Bench, n: usize, batch: usize) -> anyhow::Result<f6
                 .map_err(|e| anyhow::anyhow!(e))
         })
         .collect::<anyhow::Result<_>>()?;
-    let mut conn = b.conn()?;
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        for chunk in events.chunks(batch) {
-            for r in apply_batch(&mut conn, chunk)? {
-                r?;
+    let batches: Vec<Vec<_>> = events.chunks(batch).map(<[_]>::to_vec).collect();
+    let mut shares: Vec<Vec<Vec<_>>> = (0..connections.max(1)).map(|_| Vec::new()).collect();
+    for (i, chunk) in batches.into_iter().enumerate() {
+        shares[i % connections.max(1)].push(chunk);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for share in shares {
+        let mut conn = b.conn()?;
+        tasks.push(tokio::task::spawn_blocking(move || {
+            for chunk in share {
+                for r in apply_batch(&mut conn, &chunk)? {
+                    r?;
+                }
             }
-        }
-        Ok::<_, anyhow::Error>(n as f64 / started.elapsed().as_secs_f64())
-    })
-    .await?
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
 pub struct Throughput {
@@ -237,7 +254,12 @@ pub struct Drain {
 }
 
 /// Fills the events queue with `n` events, then times a worker draining it.
-pub async fn worker_drain(b: &Bench, n: usize, batch: usize) -> anyhow::Result<Drain> {
+pub async fn worker_drain(
+    b: &Bench,
+    n: usize,
+    batch: usize,
+    concurrency: usize,
+) -> anyhow::Result<Drain> {
     let ch = b.channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     let exchange = b.topology.exchange();
@@ -257,7 +279,7 @@ pub async fn worker_drain(b: &Bench, n: usize, batch: usize) -> anyhow::Result<D
         }
         ch.wait_for_confirms().await?;
     }
-    let child = b.spawn_worker(batch)?;
+    let child = b.spawn_worker(batch, concurrency)?;
     let pid = child.id();
     let mut conn = b.conn()?;
     let mut first_seen = None;
@@ -297,10 +319,11 @@ pub async fn end_to_end(
     rate: u64,
     secs: Duration,
     batch: usize,
+    concurrency: usize,
 ) -> anyhow::Result<Latency> {
     let port = free_port()?;
     let receiver = b.spawn_receiver(port)?;
-    let worker = b.spawn_worker(batch)?;
+    let worker = b.spawn_worker(batch, concurrency)?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;

@@ -35,8 +35,11 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     pub rate: u64,
     /// Deliveries per worker transaction (WORKER_BATCH_SIZE).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub batch_size: usize,
+    /// Batches a worker applies at once (WORKER_CONCURRENCY).
+    #[arg(long, default_value_t = 2)]
+    pub concurrency_db: usize,
 }
 
 #[tokio::main]
@@ -67,13 +70,17 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
     ));
 
     eprintln!(
-        "ceiling: the worker's SQL, straight against Postgres, batches of {}",
-        args.batch_size
+        "ceiling: the worker's SQL, straight against Postgres, batches of {} on {} connections",
+        args.batch_size, args.concurrency_db
     );
-    let ceiling_sql = load::sql_ceiling(bench, 20_000, args.batch_size).await?;
+    let ceiling_sql =
+        load::sql_ceiling(bench, 20_000, args.batch_size, args.concurrency_db).await?;
     bench.truncate().await?;
     table.push(Row::rate(
-        "ceiling: worker SQL events/s (one connection)",
+        &format!(
+            "ceiling: worker SQL events/s ({} connections)",
+            args.concurrency_db
+        ),
         ceiling_sql,
         None,
     ));
@@ -93,7 +100,7 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
 
     for n in [10_000, args.backlog] {
         eprintln!("worker: drain a backlog of {n} events");
-        let w = load::worker_drain(bench, n, args.batch_size).await?;
+        let w = load::worker_drain(bench, n, args.batch_size, args.concurrency_db).await?;
         bench.truncate().await?;
         table.push(Row::rate(
             &format!("worker: drain events/s ({n} backlog)"),
@@ -108,7 +115,7 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
 
     eprintln!("end to end: {} events/s for {secs:?}", args.rate);
     let started = Instant::now();
-    let e = load::end_to_end(bench, args.rate, secs, args.batch_size).await?;
+    let e = load::end_to_end(bench, args.rate, secs, args.batch_size, args.concurrency_db).await?;
     eprintln!("end to end took {:?}", started.elapsed());
     table.push(Row::millis("end to end: POST to applied, p50", e.p50));
     table.push(Row::millis("end to end: POST to applied, p99", e.p99));

@@ -95,7 +95,7 @@ impl Bench {
             .spawn()?)
     }
 
-    pub fn spawn_worker(&self, batch_size: usize) -> anyhow::Result<Child> {
+    pub fn spawn_worker(&self, batch_size: usize, concurrency: usize) -> anyhow::Result<Child> {
         Ok(Command::new(binary("worker")?)
             .env_clear()
             .env("DATABASE_URL", &self.db_url)
@@ -104,6 +104,7 @@ impl Bench {
             .env("RETRY_DELAYS", "1s")
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", batch_size.to_string())
+            .env("WORKER_CONCURRENCY", concurrency.to_string())
             .stdout(Stdio::null())
             .spawn()?)
     }
