@@ -1,8 +1,6 @@
 //! Receiver metrics, Prometheus text format, names prefixed `clerk_sync_`.
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -47,14 +45,15 @@ impl Metrics {
             "1 when the publishing channel to RabbitMQ is open.",
         )
         .expect("valid metric");
-        for c in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(confirm_seconds.clone()),
-            Box::new(in_flight.clone()),
-            Box::new(broker_connected.clone()),
-        ] {
-            registry.register(c).expect("metric registered once");
-        }
+        shared::metrics::register(
+            &registry,
+            vec![
+                Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(confirm_seconds.clone()),
+                Box::new(in_flight.clone()),
+                Box::new(broker_connected.clone()),
+            ],
+        );
         Self {
             registry,
             requests,
@@ -66,9 +65,7 @@ impl Metrics {
 
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
-        let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        shared::metrics::render(&self.registry)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod event;
 pub mod examples;
+pub mod metrics;
 pub mod models;
 pub mod schema;
 pub mod telemetry;

@@ -93,18 +93,25 @@ async fn open(url: &str, topology: &Topology) -> anyhow::Result<(lapin::Connecti
     Ok((conn, channel, queue.message_count()))
 }
 
+/// Takes the next dead letter without acking it.
+async fn take(
+    channel: &Channel,
+    topology: &Topology,
+) -> lapin::Result<Option<lapin::message::BasicGetMessage>> {
+    channel
+        .basic_get(
+            topology.dead_queue().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await
+}
+
 /// Lists up to `limit` dead letters, oldest first, removing none.
 pub async fn list(url: &str, topology: &Topology, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
     let (conn, channel, count) = open(url, topology).await?;
     let mut out = Vec::new();
     for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
-        let Some(msg) = channel
-            .basic_get(
-                topology.dead_queue().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let Some(msg) = take(&channel, topology).await? else {
             break;
         };
         out.push(DeadLetter::from_properties(&msg.delivery.properties));
@@ -132,13 +139,7 @@ pub async fn replay(
         if filter.limit.is_some_and(|l| moved.len() >= l) {
             break;
         }
-        let Some(msg) = channel
-            .basic_get(
-                topology.dead_queue().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let Some(msg) = take(&channel, topology).await? else {
             break;
         };
         let letter = DeadLetter::from_properties(&msg.delivery.properties);

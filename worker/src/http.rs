@@ -48,6 +48,6 @@ async fn readyz(m: web::Data<Metrics>) -> HttpResponse {
 
 async fn metrics_text(m: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(shared::metrics::CONTENT_TYPE)
         .body(m.render())
 }

@@ -1,8 +1,6 @@
 //! Worker metrics, Prometheus text format, names prefixed `clerk_sync_`.
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -60,15 +58,16 @@ impl Metrics {
         )
         .expect("valid metric");
         database_up.set(1);
-        for c in [
-            Box::new(events.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(apply_seconds.clone()),
-            Box::new(lag_seconds.clone()),
-            Box::new(consumer_connected.clone()),
-            Box::new(database_up.clone()),
-        ] {
-            registry.register(c).expect("metric registered once");
-        }
+        shared::metrics::register(
+            &registry,
+            vec![
+                Box::new(events.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(apply_seconds.clone()),
+                Box::new(lag_seconds.clone()),
+                Box::new(consumer_connected.clone()),
+                Box::new(database_up.clone()),
+            ],
+        );
         Self {
             registry,
             events,
@@ -84,9 +83,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        shared::metrics::render(&self.registry)
     }
 }
 

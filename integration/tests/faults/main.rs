@@ -13,6 +13,17 @@ use integration::{
 
 const T0: i64 = 1_716_883_200_000;
 
+/// Makes each insert into `users` take 10 ms, so a backlog takes seconds and a
+/// signal sent while it drains lands mid-stream.
+async fn slow_down_inserts(app: &TestApp) {
+    app.db
+        .execute(
+            "CREATE FUNCTION slow() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER slow BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION slow();",
+        )
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_costs_no_attempt_and_loses_nothing() {
     let app = TestApp::spawn(Options {
@@ -150,14 +161,7 @@ async fn a_worker_killed_mid_stream_loses_nothing_and_applies_once() {
         ..Options::default()
     })
     .await;
-    // Each insert takes 10 ms, so the backlog takes seconds and a signal lands
-    // mid-stream.
-    app.db
-        .execute(
-            "CREATE FUNCTION slow() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$ LANGUAGE plpgsql;
-             CREATE TRIGGER slow BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION slow();",
-        )
-        .await;
+    slow_down_inserts(&app).await;
     let mut expected = Vec::new();
     let mut svix_ids = HashSet::new();
     for n in 0..300 {
@@ -215,14 +219,7 @@ async fn sigterm_under_load_finishes_in_flight_events_and_exits_zero() {
         ..Options::default()
     })
     .await;
-    // Each insert takes 10 ms, so the backlog takes seconds and a signal lands
-    // mid-stream.
-    app.db
-        .execute(
-            "CREATE FUNCTION slow() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$ LANGUAGE plpgsql;
-             CREATE TRIGGER slow BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION slow();",
-        )
-        .await;
+    slow_down_inserts(&app).await;
     let mut svix_ids = HashSet::new();
     for n in 0..300 {
         svix_ids.insert(

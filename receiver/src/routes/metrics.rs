@@ -6,6 +6,6 @@ use crate::metrics::Metrics;
 
 pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(shared::metrics::CONTENT_TYPE)
         .body(metrics.render())
 }

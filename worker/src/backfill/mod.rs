@@ -91,16 +91,7 @@ impl Settings {
                 format!("= {api_url:?} must start with https:// or http://"),
             ));
         }
-        let database_url = config::string(
-            "DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/clerk_sync",
-        )?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::new(
-                "DATABASE_URL",
-                "must start with postgres:// or postgresql://",
-            ));
-        }
+        let database_url = crate::settings::database_url()?;
         Ok(Self {
             database_url,
             api_url,
