@@ -121,10 +121,6 @@ impl Secrets {
                 "missing svix-signature header".into(),
             ));
         }
-        if std::str::from_utf8(body).is_err() {
-            return Err(VerifyError::NotUtf8);
-        }
-
         let mut last = VerifyError::Rejected("signature does not match");
         for hook in self.hooks.iter() {
             match hook.verify(body, &map) {
@@ -232,6 +228,14 @@ mod tests {
             s.verify(&no_sig, body),
             Err(VerifyError::BadHeaders(_))
         ));
+        let not_utf8 = b"\xff\xfe{}";
+        let sig = s.sign("msg_1", now, body).expect("sign");
+        let h = headers(&[
+            ("svix-id", "msg_1"),
+            ("svix-timestamp", &ts),
+            ("svix-signature", &sig),
+        ]);
+        assert!(matches!(s.verify(&h, not_utf8), Err(VerifyError::NotUtf8)));
         let bad_ts = headers(&[
             ("svix-id", "msg_1"),
             ("svix-timestamp", "yesterday"),

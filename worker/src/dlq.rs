@@ -7,7 +7,7 @@
 use anyhow::Context;
 use lapin::{
     options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions},
-    types::FieldTable,
+    types::{AMQPValue, FieldTable},
     Channel, Confirmation,
 };
 use serde::Serialize;
@@ -46,13 +46,34 @@ impl DeadLetter {
                 .as_ref()
                 .map(|s| s.as_str().to_owned())
                 .or_else(|| header_str(h, headers::SVIX_ID)),
-            event_type: header_str(h, headers::EVENT_TYPE).unwrap_or_else(|| "unknown".into()),
+            event_type: header_str(h, headers::EVENT_TYPE)
+                .or_else(|| first_death_routing_key(h))
+                .unwrap_or_else(|| "unknown".into()),
             object_id: header_str(h, headers::OBJECT_ID),
             attempts: header_int(h, headers::ATTEMPTS).unwrap_or(0),
             reason,
             first_failed_at: header_str(h, headers::FIRST_FAILED_AT),
             dead_at: header_str(h, headers::DEAD_AT),
         }
+    }
+}
+
+/// The routing key a message had when the broker itself dead-lettered it (from the
+/// first `x-death` entry): for events, their type.
+fn first_death_routing_key(headers: Option<&FieldTable>) -> Option<String> {
+    let AMQPValue::FieldArray(deaths) = headers?.inner().get("x-death")? else {
+        return None;
+    };
+    let AMQPValue::FieldTable(death) = deaths.as_slice().first()? else {
+        return None;
+    };
+    let AMQPValue::FieldArray(keys) = death.inner().get("routing-keys")? else {
+        return None;
+    };
+    match keys.as_slice().first()? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
     }
 }
 
@@ -173,4 +194,36 @@ pub async fn replay(
     let _ = channel.close(200, "replayed".into()).await;
     let _ = conn.close(200, "done".into()).await;
     Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use lapin::types::{FieldArray, LongString, ShortString};
+
+    use super::*;
+
+    #[test]
+    fn broker_dead_letters_are_listed_by_their_original_routing_key() {
+        let mut death = FieldTable::default();
+        death.insert(
+            ShortString::from("routing-keys"),
+            AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::LongString(
+                LongString::from("user.updated"),
+            )])),
+        );
+        let mut h = FieldTable::default();
+        h.insert(
+            ShortString::from("x-death"),
+            AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::FieldTable(death)])),
+        );
+        shared::amqp::set_str(&mut h, "x-first-death-reason", "delivery_limit");
+        let letter =
+            DeadLetter::from_properties(&lapin::BasicProperties::default().with_headers(h));
+        assert_eq!(letter.event_type, "user.updated");
+        assert!(
+            letter.reason.contains("too many deliveries"),
+            "{}",
+            letter.reason
+        );
+    }
 }
