@@ -23,18 +23,20 @@ WORKDIR /app
 # 1. Manifests only, with stub sources: this layer holds every compiled dependency
 #    and is reused as long as Cargo.toml / Cargo.lock do not change. Every workspace
 #    member needs its manifest and a target, including the test-only `integration`
-#    crate, even though only `receiver` and `worker` are built.
+#    and `bench` crates, even though only `receiver` and `worker` are built.
 COPY Cargo.toml Cargo.lock ./
 COPY shared/Cargo.toml shared/build.rs shared/
 COPY receiver/Cargo.toml receiver/
 COPY worker/Cargo.toml worker/
 COPY integration/Cargo.toml integration/
-RUN mkdir -p shared/src shared/migrations receiver/src worker/src integration/src \
+COPY bench/Cargo.toml bench/
+RUN mkdir -p shared/src shared/migrations receiver/src worker/src integration/src bench/src \
  && touch shared/src/lib.rs receiver/src/lib.rs worker/src/lib.rs integration/src/lib.rs \
  && echo 'fn main() {}' > receiver/src/main.rs \
  && echo 'fn main() {}' > worker/src/main.rs \
+ && echo 'fn main() {}' > bench/src/main.rs \
  && cargo build --release --locked -p receiver -p worker \
- && rm -rf shared/src receiver/src worker/src integration/src shared/migrations
+ && rm -rf shared/src receiver/src worker/src integration/src bench/src shared/migrations
 
 # 2. The real sources. shared embeds shared/migrations (embed_migrations!) and
 #    shared/fixtures (include_str!) at compile time, so both must be here.
@@ -42,10 +44,11 @@ COPY shared shared
 COPY receiver receiver
 COPY worker worker
 COPY integration integration
+COPY bench bench
 
 # COPY keeps the files' modification times, which may be older than the stub build
 # above; touch them so Cargo rebuilds the workspace crates instead of reusing stubs.
-RUN find shared receiver worker integration -exec touch {} + \
+RUN find shared receiver worker integration bench -exec touch {} + \
  && cargo build --release --locked -p receiver -p worker \
  && cp target/release/receiver target/release/worker /usr/local/bin/ \
  && /usr/local/bin/worker --version \
