@@ -101,30 +101,36 @@ pub struct Envelope {
     pub data: Map<String, Value>,
     /// Envelope `timestamp`, normalised to milliseconds.
     pub timestamp_ms: Option<i64>,
-    /// The whole body as parsed, kept for `webhook_events.payload`.
-    pub raw: Value,
+    /// The body as received (valid JSON), kept for `webhook_events.payload`.
+    pub body: Vec<u8>,
 }
 
 impl Envelope {
+    /// Parses `body`, reading only `type`, `data` and `timestamp` into values; the
+    /// rest is skipped and kept as bytes.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let raw: Value =
-            serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-        let obj = raw
-            .as_object()
-            .ok_or_else(|| EnvelopeError::NotAnEvent("the body is not a JSON object".into()))?;
-        let event_type = obj
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| EnvelopeError::NotAnEvent("no string `type`".into()))?
-            .to_owned();
-        let data = obj
-            .get("data")
-            .and_then(Value::as_object)
-            .ok_or_else(|| EnvelopeError::NotAnEvent("no object `data`".into()))?
-            .clone();
-        let timestamp_ms = match obj.get("timestamp") {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(rename = "type")]
+            event_type: Option<Value>,
+            data: Option<Value>,
+            timestamp: Option<Value>,
+        }
+        let wire: Wire = serde_json::from_slice(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                EnvelopeError::NotAnEvent("the body is not a JSON object".into())
+            }
+            _ => EnvelopeError::NotJson(e.to_string()),
+        })?;
+        let Some(Value::String(event_type)) = wire.event_type else {
+            return Err(EnvelopeError::NotAnEvent("no string `type`".into()));
+        };
+        let Some(Value::Object(data)) = wire.data else {
+            return Err(EnvelopeError::NotAnEvent("no object `data`".into()));
+        };
+        let timestamp_ms = match wire.timestamp {
             None | Some(Value::Null) => None,
-            Some(v) => Some(millis(v).ok_or_else(|| {
+            Some(v) => Some(millis(&v).ok_or_else(|| {
                 EnvelopeError::NotAnEvent(format!("`timestamp` is not a number: {v}"))
             })?),
         };
@@ -132,7 +138,7 @@ impl Envelope {
             event_type,
             data,
             timestamp_ms,
-            raw,
+            body: body.to_vec(),
         })
     }
 
@@ -218,5 +224,17 @@ mod tests {
         assert_eq!(env.object_id(), Some("user_1"));
         assert_eq!(env.timestamp_ms, Some(1_716_883_900_000));
         assert!(Envelope::parse(br#"{"type":"x","data":{},"timestamp":"soon"}"#).is_err());
+        assert!(matches!(
+            Envelope::parse(b"[1]"),
+            Err(EnvelopeError::NotAnEvent(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(b"{nope"),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(br#"{"type":"x","data":[]}"#),
+            Err(EnvelopeError::NotAnEvent(_))
+        ));
     }
 }

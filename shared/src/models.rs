@@ -1,7 +1,15 @@
 //! Rows as the worker writes them: one insert struct per table.
 
+use std::io::Write;
+
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    serialize::{self, IsNull, Output, ToSql},
+    sql_types::Jsonb,
+    AsExpression,
+};
 use serde_json::Value;
 
 use crate::schema::{organization_memberships, organizations, users, webhook_events};
@@ -84,5 +92,20 @@ pub struct NewWebhookEvent<'a> {
     pub received_at: Option<DateTime<Utc>>,
     pub outcome: &'a str,
     pub attempts: i32,
-    pub payload: Option<&'a Value>,
+    pub payload: Option<RawJson<'a>>,
+}
+
+/// JSON text that is already valid (it was parsed once), bound as `jsonb` as it is,
+/// without building and serializing a value again.
+#[derive(Debug, Clone, Copy, AsExpression)]
+#[diesel(sql_type = Jsonb)]
+pub struct RawJson<'a>(pub &'a [u8]);
+
+impl ToSql<Jsonb, Pg> for RawJson<'_> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        // jsonb's binary format: a version byte, then the JSON text.
+        out.write_all(&[1])?;
+        out.write_all(self.0)?;
+        Ok(IsNull::No)
+    }
 }

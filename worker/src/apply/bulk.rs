@@ -65,21 +65,21 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
     let users: Vec<_> = bulk
         .iter()
         .filter_map(|&i| match &events[i].change {
-            Change::User(u) => Some((i, u.clone())),
+            Change::User(u) => Some((i, u)),
             _ => None,
         })
         .collect();
     let orgs: Vec<_> = bulk
         .iter()
         .filter_map(|&i| match &events[i].change {
-            Change::Organization(o) => Some((i, o.clone())),
+            Change::Organization(o) => Some((i, o)),
             _ => None,
         })
         .collect();
     let mut stale_users = Vec::new();
     if !users.is_empty() {
-        let rows: Vec<_> = users.iter().map(|(_, u)| u.clone()).collect();
-        let landed: HashSet<String> = store::upsert_users(conn, &rows)?.into_iter().collect();
+        let rows: Vec<_> = users.iter().map(|(_, u)| *u).collect();
+        let landed: HashSet<String> = store::upsert_users(conn, rows)?.into_iter().collect();
         for (i, u) in &users {
             outcomes[*i] = if landed.contains(&u.id) {
                 Outcome::Applied
@@ -90,8 +90,8 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
         }
     }
     if !orgs.is_empty() {
-        let rows: Vec<_> = orgs.iter().map(|(_, o)| o.clone()).collect();
-        let landed: HashSet<String> = store::upsert_organizations(conn, &rows)?
+        let rows: Vec<_> = orgs.iter().map(|(_, o)| *o).collect();
+        let landed: HashSet<String> = store::upsert_organizations(conn, rows)?
             .into_iter()
             .collect();
         for (i, o) in &orgs {

@@ -39,7 +39,8 @@ pub struct Prepared {
     pub received_at: Option<DateTime<Utc>>,
     /// This attempt's number, from 1.
     pub attempt: i32,
-    pub payload: Value,
+    /// The body as received, for `webhook_events.payload`.
+    pub payload: Vec<u8>,
     pub change: Change,
 }
 
@@ -62,45 +63,49 @@ pub fn prepare(
     received_at: Option<DateTime<Utc>>,
     attempt: i32,
 ) -> Result<Prepared, Permanent> {
-    let data = &envelope.data;
-    let delete_version = || {
-        envelope
-            .occurred_at()
-            .or(received_at)
-            .unwrap_or_else(Utc::now)
-    };
+    let object_id = envelope.object_id().map(str::to_owned);
+    let occurred_at = envelope.occurred_at();
+    let Envelope {
+        event_type,
+        data,
+        body,
+        ..
+    } = envelope;
+    let delete_version = || occurred_at.or(received_at).unwrap_or_else(Utc::now);
     let handled = matches!(
-        envelope.event_type.split_once('.').map(|(kind, _)| kind),
+        event_type.split_once('.').map(|(kind, _)| kind),
         Some("user" | "organization" | "organizationMembership")
     );
     if handled {
-        id(data)?;
+        id(&data)?;
     }
-    let (change, subject_user_id) = match envelope.event_type.as_str() {
+    let (change, subject_user_id) = match event_type.as_str() {
         "user.created" | "user.updated" => {
-            let user = user(data, version(data)?, None)?;
+            let at = version(&data)?;
+            let user = user(data, at, None)?;
             let subject = Some(user.id.clone());
             (Change::User(user), subject)
         }
         "user.deleted" => {
             let at = delete_version();
-            let user = tombstone_user(data, at)?;
+            let user = tombstone_user(&data, at)?;
             let subject = Some(user.id.clone());
             (Change::User(user), subject)
         }
-        "organization.created" | "organization.updated" => (
-            Change::Organization(organization(data, version(data)?, None)?),
-            None,
-        ),
+        "organization.created" | "organization.updated" => {
+            let at = version(&data)?;
+            (Change::Organization(organization(data, at, None)?), None)
+        }
         "organization.deleted" => {
             let at = delete_version();
             (
-                Change::Organization(tombstone_organization(data, at)?),
+                Change::Organization(tombstone_organization(&data, at)?),
                 None,
             )
         }
         "organizationMembership.created" | "organizationMembership.updated" => {
-            let m = membership(data, version(data)?, None)?;
+            let at = version(&data)?;
+            let m = membership(data, at, None)?;
             let subject = m.user_id.clone();
             (Change::Membership(m), subject)
         }
@@ -114,13 +119,13 @@ pub fn prepare(
     };
     Ok(Prepared {
         svix_id: svix_id.to_owned(),
-        object_id: envelope.object_id().map(str::to_owned),
-        event_type: envelope.event_type,
+        object_id,
+        event_type,
         subject_user_id,
-        occurred_at: envelope.timestamp_ms.and_then(datetime_from_millis),
+        occurred_at,
         received_at,
         attempt,
-        payload: envelope.raw,
+        payload: body,
         change,
     })
 }
@@ -141,6 +146,7 @@ pub fn object_change(
 ) -> Result<(Change, Option<String>), Permanent> {
     id(data)?;
     let at = version(data)?;
+    let data = data.clone();
     Ok(match kind {
         ObjectKind::User => {
             let u = user(data, at, None)?;
@@ -204,23 +210,23 @@ pub fn primary_email(data: &Map<String, Value>) -> Option<String> {
 }
 
 fn user(
-    data: &Map<String, Value>,
+    data: Map<String, Value>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 ) -> Result<NewUser, Permanent> {
     Ok(NewUser {
-        id: id(data)?,
-        email: primary_email(data),
-        first_name: string(data, "first_name"),
-        last_name: string(data, "last_name"),
-        username: string(data, "username"),
-        image_url: string(data, "image_url").or_else(|| string(data, "profile_image_url")),
-        external_id: string(data, "external_id"),
-        public_metadata: object(data, "public_metadata"),
-        data: Some(Value::Object(data.clone())),
-        clerk_created_at: time(data, "created_at"),
+        id: id(&data)?,
+        email: primary_email(&data),
+        first_name: string(&data, "first_name"),
+        last_name: string(&data, "last_name"),
+        username: string(&data, "username"),
+        image_url: string(&data, "image_url").or_else(|| string(&data, "profile_image_url")),
+        external_id: string(&data, "external_id"),
+        public_metadata: object(&data, "public_metadata"),
+        clerk_created_at: time(&data, "created_at"),
         clerk_updated_at: updated_at,
         deleted_at,
+        data: Some(Value::Object(data)),
     })
 }
 
@@ -255,21 +261,21 @@ fn stub(data: &Map<String, Value>) -> Value {
 }
 
 fn organization(
-    data: &Map<String, Value>,
+    data: Map<String, Value>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 ) -> Result<NewOrganization, Permanent> {
     Ok(NewOrganization {
-        id: id(data)?,
-        name: string(data, "name"),
-        slug: string(data, "slug"),
-        image_url: string(data, "image_url"),
-        created_by: string(data, "created_by"),
-        public_metadata: object(data, "public_metadata"),
-        data: Some(Value::Object(data.clone())),
-        clerk_created_at: time(data, "created_at"),
+        id: id(&data)?,
+        name: string(&data, "name"),
+        slug: string(&data, "slug"),
+        image_url: string(&data, "image_url"),
+        created_by: string(&data, "created_by"),
+        public_metadata: object(&data, "public_metadata"),
+        clerk_created_at: time(&data, "created_at"),
         clerk_updated_at: updated_at,
         deleted_at,
+        data: Some(Value::Object(data)),
     })
 }
 
@@ -292,7 +298,7 @@ fn tombstone_organization(
 }
 
 fn membership(
-    data: &Map<String, Value>,
+    data: Map<String, Value>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 ) -> Result<NewMembership, Permanent> {
@@ -308,15 +314,15 @@ fn membership(
         .and_then(Value::as_str)
         .map(str::to_owned);
     Ok(NewMembership {
-        id: id(data)?,
+        id: id(&data)?,
         organization_id,
         user_id,
-        role: string(data, "role"),
-        public_metadata: object(data, "public_metadata"),
-        data: Some(Value::Object(data.clone())),
-        clerk_created_at: time(data, "created_at"),
+        role: string(&data, "role"),
+        public_metadata: object(&data, "public_metadata"),
+        clerk_created_at: time(&data, "created_at"),
         clerk_updated_at: updated_at,
         deleted_at,
+        data: Some(Value::Object(data)),
     })
 }
 

@@ -9,7 +9,7 @@ use diesel::{
     sql_types::{Text, Timestamptz},
 };
 use shared::{
-    models::{NewMembership, NewOrganization, NewUser, NewWebhookEvent},
+    models::{NewMembership, NewOrganization, NewUser, NewWebhookEvent, RawJson},
     schema::{organization_memberships, organizations, users, webhook_events},
 };
 
@@ -26,7 +26,7 @@ fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
         received_at: e.received_at,
         outcome: outcome.as_str(),
         attempts: e.attempt,
-        payload: Some(&e.payload),
+        payload: Some(RawJson(&e.payload)),
     }
 }
 
@@ -85,12 +85,12 @@ fn landed(rows: usize) -> Outcome {
 /// Upserts a user, or writes its tombstone. Lands only if the stored row is not
 /// newer and not a tombstone.
 pub fn upsert_user(conn: &mut PgConnection, u: &NewUser) -> QueryResult<Outcome> {
-    upsert_users(conn, std::slice::from_ref(u)).map(|ids| landed(ids.len()))
+    upsert_users(conn, vec![u]).map(|ids| landed(ids.len()))
 }
 
 /// [`upsert_user`] for several users (distinct ids) in one statement. Returns the
 /// ids that landed.
-pub fn upsert_users(conn: &mut PgConnection, rows: &[NewUser]) -> QueryResult<Vec<String>> {
+pub fn upsert_users(conn: &mut PgConnection, rows: Vec<&NewUser>) -> QueryResult<Vec<String>> {
     use diesel::query_dsl::methods::FilterDsl;
     use users::dsl as c;
     diesel::insert_into(users::table)
@@ -121,14 +121,14 @@ pub fn upsert_users(conn: &mut PgConnection, rows: &[NewUser]) -> QueryResult<Ve
 }
 
 pub fn upsert_organization(conn: &mut PgConnection, o: &NewOrganization) -> QueryResult<Outcome> {
-    upsert_organizations(conn, std::slice::from_ref(o)).map(|ids| landed(ids.len()))
+    upsert_organizations(conn, vec![o]).map(|ids| landed(ids.len()))
 }
 
 /// [`upsert_organization`] for several organizations (distinct ids) in one
 /// statement. Returns the ids that landed.
 pub fn upsert_organizations(
     conn: &mut PgConnection,
-    rows: &[NewOrganization],
+    rows: Vec<&NewOrganization>,
 ) -> QueryResult<Vec<String>> {
     use diesel::query_dsl::methods::FilterDsl;
     use organizations::dsl as c;
