@@ -65,24 +65,7 @@ impl TestBroker {
 
     /// Takes (and acks) every message in `queue` now.
     pub async fn drain(&self, queue: &str) -> Vec<Taken> {
-        let ch = self.channel().await;
-        let mut out = Vec::new();
-        while let Some(m) = ch
-            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-            .await
-            .expect("basic.get")
-        {
-            out.push(Taken {
-                routing_key: m.delivery.routing_key.as_str().to_owned(),
-                properties: m.delivery.properties.clone(),
-                body: m.delivery.data.clone(),
-            });
-            m.delivery
-                .ack(BasicAckOptions::default())
-                .await
-                .expect("ack");
-        }
-        out
+        self.take_all(queue, true).await
     }
 
     /// Waits until `queue` holds `n` messages (by reading them without acking).
@@ -99,6 +82,12 @@ impl TestBroker {
 
     /// Reads every message in `queue` without removing any.
     pub async fn peek(&self, queue: &str) -> Vec<Taken> {
+        self.take_all(queue, false).await
+    }
+
+    /// Reads every message in `queue`, in order; acks (removes) them if `remove`,
+    /// else they return to the queue when the connection closes.
+    async fn take_all(&self, queue: &str, remove: bool) -> Vec<Taken> {
         let conn = connect().await;
         let ch = conn.create_channel().await.expect("channel");
         let mut out = Vec::new();
@@ -112,8 +101,14 @@ impl TestBroker {
                 properties: m.delivery.properties.clone(),
                 body: m.delivery.data.clone(),
             });
+            if remove {
+                m.delivery
+                    .ack(BasicAckOptions::default())
+                    .await
+                    .expect("ack");
+            }
         }
-        let _ = conn.close(200, "peeked".into()).await;
+        let _ = conn.close(200, "done".into()).await;
         out
     }
 

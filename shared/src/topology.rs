@@ -42,9 +42,11 @@ pub mod headers {
 }
 
 /// How many times the broker may hand out one message before dead-lettering it on its
-/// own. Only crash loops get there: the worker holds messages during outages instead
-/// of returning them, and counts its own attempts in a header.
-pub const DELIVERY_LIMIT: i64 = 20;
+/// own. Only crash loops should get there: the worker holds messages during Postgres
+/// outages instead of returning them, and counts its own attempts in a header. Worker
+/// restarts and broker restarts do return the messages a worker holds (up to
+/// `WORKER_PREFETCH`), so the limit leaves room for many of those.
+pub const DELIVERY_LIMIT: i64 = 50;
 
 /// The names of one deployment's exchanges and queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
