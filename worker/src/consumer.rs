@@ -8,8 +8,8 @@ use futures_util::{future::join_all, stream::FuturesUnordered, StreamExt};
 use lapin::{
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
-        BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+        BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
+        BasicQosOptions, ConfirmSelectOptions,
     },
     types::FieldTable,
     Channel, Confirmation,
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn};
 
 use crate::{
+    acks::Acks,
     apply::{apply_batch, Outcome, Prepared},
     database::{self, DbError},
     delivery::{self, Meta},
@@ -118,6 +119,7 @@ impl Consumer {
         // Up to `concurrency` batches in flight: one is applied while the next is
         // decoded, settled or waiting on the broker.
         let mut batches = consumer.ready_chunks(self.settings.batch_size);
+        let acks = Acks::new(channel.clone());
         let mut in_flight = FuturesUnordered::new();
         let result = loop {
             tokio::select! {
@@ -141,7 +143,8 @@ impl Consumer {
                         }
                     }
                     if !deliveries.is_empty() {
-                        in_flight.push(self.process(&publisher, deliveries, stop));
+                        acks.received(deliveries.iter().map(|d| d.delivery_tag));
+                        in_flight.push(self.process(&publisher, &acks, deliveries, stop));
                     }
                     if let Some(e) = broken {
                         break Err(e.into());
@@ -171,6 +174,7 @@ impl Consumer {
     async fn process(
         &self,
         publisher: &Channel,
+        acks: &Acks,
         deliveries: Vec<Delivery>,
         stop: &CancellationToken,
     ) -> Result<(), SessionEnd> {
@@ -207,6 +211,7 @@ impl Consumer {
                         })
                         .await;
                 }
+                acks.returned(deliveries.iter().map(|d| d.delivery_tag));
                 return Ok(());
             };
             self.metrics
@@ -250,9 +255,8 @@ impl Consumer {
         for confirm in join_all(confirms).await {
             confirm?;
         }
-        for d in &deliveries {
-            d.ack(BasicAckOptions::default()).await?;
-        }
+        acks.settle(deliveries.iter().map(|d| d.delivery_tag))
+            .await?;
         Ok(())
     }
 
