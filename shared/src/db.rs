@@ -39,22 +39,14 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 /// A pool of up to `max_size` connections. It connects lazily, so it can be built
 /// while Postgres is down.
 pub fn pool(database_url: &str, max_size: u32) -> anyhow::Result<PgPool> {
-    Pool::builder()
+    Ok(Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(false)
         .connection_customizer(Box::new(SessionSettings))
-        .build_unchecked(ConnectionManager::new(database_url))
-        .pipe(Ok)
+        .build_unchecked(ConnectionManager::new(database_url)))
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 /// Splits `postgres://…/name?opts` into the URL of the maintenance database
 /// `postgres` on the same server, and `name`.
@@ -80,10 +72,9 @@ pub fn split_database_url(url: &str) -> anyhow::Result<(String, String)> {
 }
 
 #[derive(QueryableByName)]
-struct Datname {
-    #[diesel(sql_type = Text)]
-    #[allow(dead_code)]
-    datname: String,
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
 }
 
 /// Creates the database named in `database_url` if it does not exist. Returns
@@ -93,11 +84,11 @@ pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
     let mut conn = PgConnection::establish(&admin_url).with_context(|| {
         format!("could not connect to the `postgres` database to create `{name}`")
     })?;
-    let exists = sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+    let found = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(&name)
-        .load::<Datname>(&mut conn)
+        .get_result::<Exists>(&mut conn)
         .context("could not list databases")?;
-    if !exists.is_empty() {
+    if found.exists {
         return Ok(false);
     }
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
