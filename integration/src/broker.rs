@@ -29,6 +29,16 @@ pub struct Taken {
     pub body: Vec<u8>,
 }
 
+impl Taken {
+    /// The AMQP `message_id`: the svix-id.
+    pub fn message_id(&self) -> Option<String> {
+        self.properties
+            .message_id()
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+    }
+}
+
 impl TestBroker {
     pub async fn new() -> Self {
         let prefix = format!("test-{}", crate::unique());

@@ -38,13 +38,7 @@ async fn assert_published(app: &TestApp, ids: &[&str]) {
         .await;
     let mut got: Vec<String> = taken
         .iter()
-        .map(|t| {
-            t.properties
-                .message_id()
-                .as_ref()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default()
-        })
+        .map(|t| t.message_id().unwrap_or_default())
         .collect();
     got.sort();
     let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();

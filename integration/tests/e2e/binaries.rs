@@ -386,15 +386,8 @@ async fn receiver_sigterm_under_load_keeps_every_accepted_event() {
             Duration::from_secs(10),
         )
         .await;
-    let queued: std::collections::HashSet<String> = queued
-        .iter()
-        .filter_map(|m| {
-            m.properties
-                .message_id()
-                .as_ref()
-                .map(|s| s.as_str().to_owned())
-        })
-        .collect();
+    let queued: std::collections::HashSet<String> =
+        queued.iter().filter_map(|m| m.message_id()).collect();
     for id in &accepted {
         assert!(queued.contains(id), "{id} got a 200 but is not queued");
     }

@@ -313,15 +313,7 @@ async fn one_bad_event_in_a_batch_is_dead_lettered_alone() {
         .broker
         .wait_count(&t.dead_queue(), 2, Duration::from_secs(10))
         .await;
-    let mut ids: Vec<String> = dead
-        .iter()
-        .filter_map(|m| {
-            m.properties
-                .message_id()
-                .as_ref()
-                .map(|s| s.as_str().to_owned())
-        })
-        .collect();
+    let mut ids: Vec<String> = dead.iter().filter_map(|m| m.message_id()).collect();
     ids.sort();
     assert_eq!(ids, ["msg_batch_cursed", "msg_batch_poison"]);
     assert_eq!(app.db.count("users").await, 60);

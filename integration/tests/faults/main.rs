@@ -13,6 +13,16 @@ use integration::{
 
 const T0: i64 = 1_716_883_200_000;
 
+/// Starts the worker binary on a backlog and returns once it has applied some of it.
+async fn worker_draining(app: &TestApp) -> std::process::Child {
+    let child = app.spawn_worker_process(&[]);
+    wait_for("some events applied", Duration::from_secs(30), || async {
+        (app.db.count("webhook_events").await > 20).then_some(())
+    })
+    .await;
+    child
+}
+
 /// Makes each insert into `users` take 10 ms, so a backlog takes seconds and a
 /// signal sent while it drains lands mid-stream.
 async fn slow_down_inserts(app: &TestApp) {
@@ -170,12 +180,8 @@ async fn a_worker_killed_mid_stream_loses_nothing_and_applies_once() {
         svix_ids.insert(app.post(&e).await);
         expected.push((id, format!("name{n}")));
     }
-    let child = app.spawn_worker_process(&[]);
     // Kill it while it is working through the backlog.
-    wait_for("some events applied", Duration::from_secs(30), || async {
-        (app.db.count("webhook_events").await > 20).then_some(())
-    })
-    .await;
+    let child = worker_draining(&app).await;
     signal(&child, "KILL");
     let mut child = child;
     let _ = child.wait();
@@ -227,11 +233,7 @@ async fn sigterm_under_load_finishes_in_flight_events_and_exits_zero() {
                 .await,
         );
     }
-    let mut child = app.spawn_worker_process(&[]);
-    wait_for("some events applied", Duration::from_secs(30), || async {
-        (app.db.count("webhook_events").await > 20).then_some(())
-    })
-    .await;
+    let mut child = worker_draining(&app).await;
     let sent = Instant::now();
     signal(&child, "TERM");
     let status = child.wait().expect("worker exits");
