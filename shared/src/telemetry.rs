@@ -1,6 +1,23 @@
 //! Tracing set-up: `LOG_FORMAT=pretty|json`, filter from `RUST_LOG` (default `info`).
+//!
+//! In JSON, each line is one flat object: `timestamp`, `level`, `target`, `message`,
+//! the event's fields, and the fields of the spans it happened in (so every line
+//! about an event carries `svix_id`, `event_type`, `object_id` at the top level).
 
-use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt, EnvFilter, Registry};
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::{field::Field, Event, Subscriber};
+use tracing_subscriber::{
+    field::Visit,
+    fmt::{
+        format::{JsonFields, Writer},
+        FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter,
+    },
+    layer::SubscriberExt,
+    registry::LookupSpan,
+    EnvFilter, Registry,
+};
 
 use crate::config::LogFormat;
 
@@ -20,10 +37,8 @@ where
         LogFormat::Json => Box::new(
             registry.with(
                 tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false)
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson)
                     .with_writer(sink),
             ),
         ),
@@ -34,6 +49,75 @@ where
                     .with_writer(sink),
             ),
         ),
+    }
+}
+
+/// One flat JSON object a line; span fields (outermost first) are overridden by
+/// inner spans' and then by the event's own.
+struct FlatJson;
+
+impl<S, N> FormatEvent<S, N> for FlatJson
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let mut line = Map::new();
+        line.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        line.insert("level".into(), meta.level().as_str().into());
+        line.insert("target".into(), meta.target().into());
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>() {
+                    if let Ok(Value::Object(fields)) = serde_json::from_str(fields.as_str()) {
+                        line.extend(fields);
+                    }
+                }
+            }
+        }
+        event.record(&mut Fields(&mut line));
+        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writeln!(writer, "{text}")
+    }
+}
+
+/// Collects an event's fields into the line.
+struct Fields<'a>(&'a mut Map<String, Value>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.insert(field.name().into(), value.to_string().into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
     }
 }
 
@@ -57,5 +141,58 @@ pub fn init_for_tests() {
             "off",
             std::io::sink,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io,
+        sync::{Arc, Mutex},
+    };
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_are_flat_with_span_fields_on_top() {
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = subscriber(LogFormat::Json, "info", move || sink.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "event",
+                svix_id = "msg_1",
+                event_type = "user.created",
+                object_id = tracing::field::Empty
+            );
+            span.record("object_id", "user_1");
+            let _enter = span.enter();
+            tracing::info!(outcome = "applied", attempts = 2, "event applied");
+        });
+        let text = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf8");
+        let line: Value = serde_json::from_str(text.trim()).expect("one JSON object");
+        assert_eq!(line["message"], "event applied");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["svix_id"], "msg_1");
+        assert_eq!(line["event_type"], "user.created");
+        assert_eq!(line["object_id"], "user_1");
+        assert_eq!(line["outcome"], "applied");
+        assert_eq!(line["attempts"], 2);
     }
 }
