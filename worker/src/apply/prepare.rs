@@ -63,6 +63,11 @@ pub fn prepare(
     received_at: Option<DateTime<Utc>>,
     attempt: i32,
 ) -> Result<Prepared, Permanent> {
+    if has_nul_escape(&envelope.body) {
+        return Err(Permanent(
+            "the body holds a \\u0000 escape, which Postgres jsonb cannot store".into(),
+        ));
+    }
     let object_id = envelope.object_id().map(str::to_owned);
     let occurred_at = envelope.occurred_at();
     let Envelope {
@@ -128,6 +133,29 @@ pub fn prepare(
         payload: body,
         change,
     })
+}
+
+/// Whether JSON text holds the escape `\u0000` (a NUL character), which `jsonb`
+/// rejects. A backslash that is itself escaped (`\\u0000`) does not count.
+fn has_nul_escape(json: &[u8]) -> bool {
+    // Backslashes in a row just before the current byte.
+    let mut run = 0usize;
+    for (i, &b) in json.iter().enumerate() {
+        if b != b'\\' {
+            run = 0;
+            continue;
+        }
+        let escapes = run.is_multiple_of(2);
+        if escapes
+            && json
+                .get(i + 1..i + 6)
+                .is_some_and(|r| r.eq_ignore_ascii_case(b"u0000"))
+        {
+            return true;
+        }
+        run += 1;
+    }
+    false
 }
 
 /// The kinds of Clerk object clerk-sync keeps.
@@ -358,6 +386,17 @@ mod tests {
             prepare("m", other, None, 1).expect("ignored").change,
             Change::Ignore
         ));
+    }
+
+    #[test]
+    fn a_nul_escape_is_permanent_but_an_escaped_backslash_is_not() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000y"}"#));
+        assert!(!has_nul_escape(br#"{"a":"x\\u0000y"}"#));
+        assert!(has_nul_escape(br#"{"a":"x\\\u0000y"}"#));
+        let e = envelope(
+            r#"{"type":"user.created","data":{"id":"u","updated_at":1,"first_name":"a\u0000"}}"#,
+        );
+        assert!(prepare("m", e, None, 1).is_err());
     }
 
     #[test]
