@@ -289,7 +289,7 @@ pub fn binary(name: &str) -> std::path::PathBuf {
 
 impl TestApp {
     /// Starts the real `worker` binary against this deployment.
-    pub fn spawn_worker_process(&self, extra_env: &[(&str, &str)]) -> std::process::Child {
+    pub fn spawn_worker_process(&self, extra_env: &[(&str, &str)]) -> Process {
         let stdout = if std::env::var_os("TEST_LOG").is_some() {
             std::process::Stdio::inherit()
         } else {
@@ -303,7 +303,7 @@ impl TestApp {
         &self,
         extra_env: &[(&str, &str)],
         stdout: std::process::Stdio,
-    ) -> std::process::Child {
+    ) -> Process {
         let s = self.worker_settings();
         let delays: Vec<String> = s
             .retry_delays
@@ -327,7 +327,38 @@ impl TestApp {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        cmd.spawn().expect("worker binary starts")
+        Process(cmd.spawn().expect("worker binary starts"))
+    }
+}
+
+/// A child process that is killed when dropped, so a failing test leaves none behind.
+pub struct Process(pub std::process::Child);
+
+impl From<std::process::Child> for Process {
+    fn from(child: std::process::Child) -> Self {
+        Self(child)
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 

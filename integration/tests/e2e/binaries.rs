@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use integration::{binary, event, signal, wait_for, Options, TestApp, AMQP_URL, SECRET};
+use integration::{binary, event, signal, wait_for, Options, Process, TestApp, AMQP_URL, SECRET};
 use serde_json::Value;
 use shared::examples::EXAMPLES;
 
@@ -20,7 +20,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts the receiver binary for `app`'s prefix; stdout goes to the returned file.
-fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> std::process::Child {
+fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
     Command::new(binary("receiver"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -34,6 +34,7 @@ fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> std::proce
         .stderr(Stdio::null())
         .spawn()
         .expect("receiver starts")
+        .into()
 }
 
 async fn wait_ready(http: &reqwest::Client, port: u16) {

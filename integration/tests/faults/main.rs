@@ -14,7 +14,7 @@ use integration::{
 const T0: i64 = 1_716_883_200_000;
 
 /// Starts the worker binary on a backlog and returns once it has applied some of it.
-async fn worker_draining(app: &TestApp) -> std::process::Child {
+async fn worker_draining(app: &TestApp) -> integration::Process {
     let child = app.spawn_worker_process(&[]);
     wait_for("some events applied", Duration::from_secs(30), || async {
         (app.db.count("webhook_events").await > 20).then_some(())
