@@ -346,67 +346,53 @@ impl Consumer {
         events: Arc<Vec<Prepared>>,
         stop: &CancellationToken,
     ) -> Option<Vec<Result<Outcome, String>>> {
-        let mut backoff = Backoff::new();
-        loop {
-            let batch = events.clone();
-            match database::run(&self.pool, move |conn| apply_batch(conn, &batch)).await {
-                Ok(results) => {
-                    self.database_back();
-                    return Some(
-                        results
-                            .into_iter()
-                            .map(|r| r.map_err(|e| e.to_string()))
-                            .collect(),
-                    );
+        let all = self.apply_slice(&events, 0..events.len(), stop).await?;
+        match all {
+            Ok(results) => Some(results),
+            Err(e) if events.len() == 1 => Some(vec![Err(e.to_string())]),
+            Err(e) => {
+                // The batch failed as a whole though Postgres is fine: apply the
+                // events one by one, so only the guilty one is charged.
+                warn!(error = %e, size = events.len(), "batch failed; applying its events one by one");
+                let mut results = Vec::with_capacity(events.len());
+                for i in 0..events.len() {
+                    results.push(match self.apply_slice(&events, i..i + 1, stop).await? {
+                        Ok(mut one) => one.pop().unwrap_or(Err("no result".into())),
+                        Err(e) => Err(e.to_string()),
+                    });
                 }
-                Err(e) if database::is_outage(&self.pool, &e).await => {
-                    if !self.wait_for_database(&e, &mut backoff, stop).await {
-                        return None;
-                    }
-                }
-                Err(e) if events.len() == 1 => return Some(vec![Err(e.to_string())]),
-                Err(e) => {
-                    // The batch failed as a whole though Postgres is fine: apply the
-                    // events one by one, so only the guilty one is charged.
-                    warn!(error = %e, size = events.len(), "batch failed; applying its events one by one");
-                    let mut results = Vec::with_capacity(events.len());
-                    for i in 0..events.len() {
-                        results.push(self.apply_one(events.clone(), i, stop).await?);
-                    }
-                    return Some(results);
-                }
+                Some(results)
             }
         }
     }
 
-    async fn apply_one(
+    /// Applies `events[range]` in one `apply_batch`, waiting out Postgres outages.
+    /// The outer error is a failure of the whole transaction; `None` when told to stop
+    /// while waiting.
+    async fn apply_slice(
         &self,
-        events: Arc<Vec<Prepared>>,
-        i: usize,
+        events: &Arc<Vec<Prepared>>,
+        range: std::ops::Range<usize>,
         stop: &CancellationToken,
-    ) -> Option<Result<Outcome, String>> {
+    ) -> Option<Result<Vec<Result<Outcome, String>>, DbError>> {
         let mut backoff = Backoff::new();
         loop {
             let batch = events.clone();
-            let result = database::run(&self.pool, move |conn| {
-                apply_batch(conn, std::slice::from_ref(&batch[i]))
-            })
-            .await;
-            match result {
-                Ok(mut r) => {
+            let range = range.clone();
+            match database::run(&self.pool, move |conn| apply_batch(conn, &batch[range])).await {
+                Ok(results) => {
                     self.database_back();
-                    return Some(
-                        r.pop()
-                            .unwrap_or(Err(diesel::result::Error::NotFound))
-                            .map_err(|e| e.to_string()),
-                    );
+                    return Some(Ok(results
+                        .into_iter()
+                        .map(|r| r.map_err(|e| e.to_string()))
+                        .collect()));
                 }
                 Err(e) if database::is_outage(&self.pool, &e).await => {
                     if !self.wait_for_database(&e, &mut backoff, stop).await {
                         return None;
                     }
                 }
-                Err(e) => return Some(Err(e.to_string())),
+                Err(e) => return Some(Err(e)),
             }
         }
     }

@@ -181,9 +181,8 @@ async fn a_worker_killed_mid_stream_loses_nothing_and_applies_once() {
         expected.push((id, format!("name{n}")));
     }
     // Kill it while it is working through the backlog.
-    let child = worker_draining(&app).await;
+    let mut child = worker_draining(&app).await;
     signal(&child, "KILL");
-    let mut child = child;
     let _ = child.wait();
     let applied_at_kill = app.db.count("webhook_events").await;
 

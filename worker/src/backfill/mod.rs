@@ -163,6 +163,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn log_done(&self, kind: &str) {
+        info!(
+            kind,
+            read = self.read,
+            applied = self.applied,
+            stale = self.stale,
+            skipped = self.skipped,
+            "backfill of {kind} done"
+        );
+    }
+
     fn add(&mut self, other: Counts) {
         self.read += other.read;
         self.applied += other.applied;
@@ -240,14 +251,7 @@ pub async fn backfill(
         )
         .await?;
         bar.done(&summary.users);
-        info!(
-            kind = "users",
-            read = summary.users.read,
-            applied = summary.users.applied,
-            stale = summary.users.stale,
-            skipped = summary.users.skipped,
-            "backfill of users done"
-        );
+        summary.users.log_done("users");
     }
 
     if kinds.organizations || kinds.memberships {
@@ -275,14 +279,7 @@ pub async fn backfill(
         bar.done(&counts);
         if kinds.organizations {
             summary.organizations = counts;
-            info!(
-                kind = "organizations",
-                read = counts.read,
-                applied = counts.applied,
-                stale = counts.stale,
-                skipped = counts.skipped,
-                "backfill of organizations done"
-            );
+            counts.log_done("organizations");
         }
 
         if kinds.memberships {
