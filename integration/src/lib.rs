@@ -14,7 +14,7 @@ pub use database::TestDb;
 pub use webhooks::{event, signed_headers, SECRET};
 
 use receiver::Application;
-use shared::config::{AmqpSettings, LogFormat, LogSettings};
+use shared::config::{AmqpSettings, LogSettings};
 use worker::startup::Worker;
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -54,6 +54,8 @@ pub struct Options {
     pub max_body_bytes: usize,
     /// Overrides the receiver's broker URL (to test an unreachable broker).
     pub receiver_amqp_url: Option<String>,
+    /// The worker's `STORE_PAYLOADS`.
+    pub store_payloads: bool,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             secrets: SECRET.to_owned(),
             max_body_bytes: 1_048_576,
             receiver_amqp_url: None,
+            store_payloads: false,
         }
     }
 }
@@ -122,9 +125,7 @@ impl TestApp {
                     .unwrap_or_else(|| AMQP_URL.to_owned()),
                 prefix: self.broker.prefix.clone(),
             },
-            log: LogSettings {
-                format: LogFormat::Pretty,
-            },
+            log: LogSettings::default(),
             bind_addr: "127.0.0.1:0".into(),
             max_body_bytes: self.options.max_body_bytes,
             secrets: receiver::signature::Secrets::parse(&self.options.secrets)
@@ -139,9 +140,7 @@ impl TestApp {
                 url: AMQP_URL.to_owned(),
                 prefix: self.broker.prefix.clone(),
             },
-            log: LogSettings {
-                format: LogFormat::Pretty,
-            },
+            log: LogSettings::default(),
             max_attempts: self.options.max_attempts,
             retry_delays: self.options.retry_delays.clone(),
             metrics_addr: "127.0.0.1:0".into(),
@@ -149,6 +148,7 @@ impl TestApp {
             prefetch: 500,
             concurrency: 2,
             db_pool_size: 4,
+            store_payloads: self.options.store_payloads,
         }
     }
 
@@ -321,6 +321,7 @@ impl TestApp {
             .env("RETRY_DELAYS", delays.join(","))
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", s.batch_size.to_string())
+            .env("STORE_PAYLOADS", s.store_payloads.to_string())
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(stdout);

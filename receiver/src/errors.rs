@@ -24,9 +24,13 @@ pub enum WebhookError {
     Verify(#[from] VerifyError),
     #[error("{0}")]
     NotAnEvent(String),
+    /// The cause goes to the log; the client only learns that it may retry.
     #[error("event could not be queued: {0}")]
     Unavailable(#[from] PublishError),
 }
+
+/// The body of every 503: the broker's error text stays in the log.
+pub const UNAVAILABLE_REASON: &str = "event could not be queued, retry later";
 
 impl WebhookError {
     /// The label used in metrics and logs.
@@ -53,7 +57,11 @@ impl ResponseError for WebhookError {
         if let Self::Unavailable(_) = self {
             res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }
-        res.json(serde_json::json!({ "error": self.to_string() }))
+        let reason = match self {
+            Self::Unavailable(_) => UNAVAILABLE_REASON.to_owned(),
+            other => other.to_string(),
+        };
+        res.json(serde_json::json!({ "error": reason }))
     }
 }
 

@@ -1,6 +1,7 @@
 //! clerk-sync receiver: verifies Clerk's Svix-signed webhooks on the raw bytes,
 //! publishes each to RabbitMQ with a publisher confirm, and answers 2xx only then.
 
+pub mod encoding;
 pub mod errors;
 pub mod metrics;
 pub mod publisher;

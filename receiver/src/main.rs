@@ -87,7 +87,7 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    shared::telemetry::init(settings.log.format);
+    shared::telemetry::init(&settings.log);
     tracing::info!(
         bind = %settings.bind_addr,
         amqp = %config::redact_url(&settings.amqp.url),

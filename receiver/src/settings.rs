@@ -34,3 +34,26 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_broker_password_and_the_secrets() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let settings = Settings {
+            amqp: AmqpSettings {
+                url: "amqp://app:mq-hunter2@rabbit/%2f".into(),
+                prefix: "clerk".into(),
+            },
+            log: LogSettings::default(),
+            bind_addr: "127.0.0.1:3000".into(),
+            max_body_bytes: 1024,
+            secrets: Secrets::parse(secret).expect("valid secret"),
+        };
+        let text = format!("{settings:?}");
+        assert!(!text.contains("mq-hunter2"), "{text}");
+        assert!(!text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "{text}");
+    }
+}

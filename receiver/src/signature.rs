@@ -15,11 +15,18 @@ const HEADERS: [&str; 6] = [
     "webhook-signature",
 ];
 
+/// Svix's published example secret (its docs and test vectors use it). Anyone can
+/// sign with it, so an endpoint configured with it accepts forged events; the
+/// compose stack falls back to it for local trials only.
+pub const PUBLIC_TEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 /// The configured signing secrets. Clerk keeps an old secret valid for 24 hours after
 /// a rotation, so several may be configured; a request verifies if any matches.
 #[derive(Clone)]
 pub struct Secrets {
     hooks: Arc<Vec<Webhook>>,
+    /// Whether one of them is [`PUBLIC_TEST_SECRET`].
+    public_test_secret: bool,
 }
 
 impl fmt::Debug for Secrets {
@@ -74,7 +81,14 @@ impl Secrets {
         }
         Ok(Self {
             hooks: Arc::new(hooks),
+            public_test_secret: parts.contains(&PUBLIC_TEST_SECRET),
         })
+    }
+
+    /// Whether one of the secrets is Svix's public test secret, with which anyone
+    /// can forge events.
+    pub fn uses_public_test_secret(&self) -> bool {
+        self.public_test_secret
     }
 
     pub fn len(&self) -> usize {
@@ -189,6 +203,20 @@ mod tests {
             ),
             Ok("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".into())
         );
+    }
+
+    #[test]
+    fn the_public_test_secret_is_recognised() {
+        assert!(Secrets::parse(SECRET)
+            .expect("valid")
+            .uses_public_test_secret());
+        let own = "whsec_dGhpcyBpcyBub3QgdGhlIHRlc3Qgc2VjcmV0IQ==";
+        assert!(!Secrets::parse(own)
+            .expect("valid")
+            .uses_public_test_secret());
+        assert!(Secrets::parse(&format!("{own} {SECRET}"))
+            .expect("two")
+            .uses_public_test_secret());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::{net::TcpListener, time::Duration};
 use actix_web::{
     dev::Server,
     http::StatusCode,
-    middleware::ErrorHandlers,
+    middleware::{from_fn, ErrorHandlers},
     web::{self, PayloadConfig},
     App, HttpResponse, HttpServer,
 };
@@ -14,6 +14,7 @@ use shared::topology::Topology;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    encoding,
     errors::{json_error, json_error_bodies},
     metrics::Metrics,
     publisher::Publisher,
@@ -38,6 +39,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("could not listen on BIND_ADDR={}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
+        if settings.secrets.uses_public_test_secret() {
+            warn_public_test_secret();
+        }
         let stop = CancellationToken::new();
         let metrics = Metrics::new();
         let publisher = Publisher::start(
@@ -75,6 +79,16 @@ impl Application {
     }
 }
 
+/// Logged at every start while a configured secret is Svix's public test secret.
+fn warn_public_test_secret() {
+    tracing::warn!(
+        "SECURITY WARNING: CLERK_WEBHOOK_SIGNING_SECRET holds Svix's public test secret \
+         (the example secret published in Svix's documentation). Anyone can sign events with it, \
+         including user.deleted: never expose this receiver to a network with it. Set \
+         CLERK_WEBHOOK_SIGNING_SECRET to your endpoint's signing secret from Clerk's dashboard."
+    );
+}
+
 fn server(
     listener: TcpListener,
     settings: &Settings,
@@ -94,6 +108,7 @@ fn server(
             .app_data(metrics.clone())
             .service(
                 web::resource(WEBHOOK_PATH)
+                    .wrap(from_fn(encoding::refuse_encoded_bodies))
                     .route(web::post().to(routes::webhook::receive))
                     .default_service(web::to(method_not_allowed)),
             )

@@ -4,7 +4,11 @@
 //! the working directory is read first, and the real environment wins over it. Every
 //! error names the variable, so start-up can fail with one clear line.
 
-use std::{fmt::Display, str::FromStr, time::Duration};
+use std::{
+    fmt::{self, Display},
+    str::FromStr,
+    time::Duration,
+};
 
 /// A missing or invalid configuration value.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +67,22 @@ where
     }
 }
 
+/// A yes/no variable (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`), or
+/// `default` when unset.
+pub fn flag(var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match optional(var)? {
+        None => Ok(default),
+        Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::new(
+                var,
+                format!("= {raw:?} is invalid: expected true or false"),
+            )),
+        },
+    }
+}
+
 /// A string variable with a default.
 pub fn string(var: &'static str, default: &str) -> Result<String, ConfigError> {
     Ok(optional(var)?.unwrap_or_else(|| default.to_owned()))
@@ -102,8 +122,8 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Settings both binaries share.
-#[derive(Debug, Clone)]
+/// Settings both binaries share. `Debug` shows the URL redacted.
+#[derive(Clone)]
 pub struct AmqpSettings {
     /// `AMQP_URL`: may hold a password; never log it whole (see [`redact_url`]).
     pub url: String,
@@ -134,32 +154,84 @@ impl AmqpSettings {
     }
 }
 
+impl fmt::Debug for AmqpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmqpSettings")
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
 /// Settings for logging.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LogSettings {
     pub format: LogFormat,
+    /// `RUST_LOG`, checked: tracing's `EnvFilter` directives.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
+    }
 }
 
 impl LogSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
+        let filter = string("RUST_LOG", "info")?;
+        tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| {
+            ConfigError::new(
+                "RUST_LOG",
+                format!("= {filter:?} is not a valid log filter ({e}); e.g. `info` or `info,worker=debug`"),
+            )
+        })?;
         Ok(Self {
             format: parsed("LOG_FORMAT", LogFormat::Pretty)?,
+            filter,
         })
     }
 }
 
-/// `scheme://user:***@host/...`: a URL fit for logs.
+/// A URL fit for logs: the password in the user info (`scheme://user:***@host/…`)
+/// and any `password` query parameter (libpq's `?password=…`) are replaced by `***`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparseable url>".into();
     };
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => {
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = match rest.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
             let user = userinfo.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")
         }
-        None => url.to_owned(),
+        _ => format!("{scheme}://{rest}"),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if is_secret_param(key) => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
+}
+
+/// Query parameters that carry a secret in libpq and AMQP URLs.
+fn is_secret_param(key: &str) -> bool {
+    ["password", "sslpassword", "pass"]
+        .iter()
+        .any(|s| key.eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]
@@ -190,6 +262,29 @@ mod tests {
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact_url("postgres://app@db:5432/clerk?sslmode=require&password=hunter2"),
+            "postgres://app@db:5432/clerk?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgresql:///clerk?host=/run/pg&PASSWORD=hunter2&user=app"),
+            "postgresql:///clerk?host=/run/pg&PASSWORD=***&user=app"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p%40ss@h/db?password=x"),
+            "postgres://u:***@h/db?password=***"
+        );
+    }
+
+    #[test]
+    fn amqp_settings_debug_hides_the_password() {
+        let s = AmqpSettings {
+            url: "amqp://app:hunter2@rabbit:5672/%2f".into(),
+            prefix: "clerk".into(),
+        };
+        let text = format!("{s:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("rabbit:5672"), "{text}");
     }
 
     #[test]

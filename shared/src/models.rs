@@ -87,12 +87,13 @@ pub struct NewWebhookEvent<'a> {
     pub svix_id: &'a str,
     pub event_type: &'a str,
     pub object_id: Option<&'a str>,
-    pub subject_user_id: Option<&'a str>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub received_at: Option<DateTime<Utc>>,
     pub outcome: &'a str,
     pub attempts: i32,
     pub payload: Option<RawJson<'a>>,
+    /// Every Clerk user the stored payload names (NULL when no payload is stored).
+    pub subject_user_ids: Option<&'a [String]>,
 }
 
 /// JSON text that is already valid (it was parsed once), bound as `jsonb` as it is,

@@ -54,13 +54,13 @@ diesel::table! {
         svix_id -> Text,
         event_type -> Text,
         object_id -> Nullable<Text>,
-        subject_user_id -> Nullable<Text>,
         occurred_at -> Nullable<Timestamptz>,
         received_at -> Nullable<Timestamptz>,
         processed_at -> Timestamptz,
         outcome -> Text,
         attempts -> Int4,
         payload -> Nullable<Jsonb>,
+        subject_user_ids -> Nullable<Array<Text>>,
     }
 }
 

@@ -1,5 +1,10 @@
 //! Tracing set-up: `LOG_FORMAT=pretty|json`, filter from `RUST_LOG` (default `info`).
 //!
+//! Message bodies are personal data and never reach a log line: lapin logs a message
+//! the broker returned, body included, at WARN (target [`LAPIN_RETURNS`]), so that
+//! target is capped at ERROR unless `RUST_LOG` names it explicitly. We log returns
+//! ourselves, without the body.
+//!
 //! In JSON, each line is one flat object: `timestamp`, `level`, `target`, `message`,
 //! the event's fields, and the fields of the spans it happened in (so every line
 //! about an event carries `svix_id`, `event_type`, `object_id` at the top level).
@@ -19,19 +24,35 @@ use tracing_subscriber::{
     EnvFilter, Registry,
 };
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, LogSettings};
+
+/// The target under which lapin logs returned messages with their bodies.
+pub const LAPIN_RETURNS: &str = "lapin::returned_messages";
+
+/// The filter for `directives` (checked by [`LogSettings::from_env`]; an invalid one
+/// falls back to `info`), with lapin's returned-message log capped at ERROR unless
+/// the directives name that target.
+pub fn filter(directives: &str) -> EnvFilter {
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if directives.contains(LAPIN_RETURNS) {
+        return filter;
+    }
+    match format!("{LAPIN_RETURNS}=error").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
 
 /// Builds the subscriber. `sink` lets tests silence logs or capture them.
 pub fn subscriber<W>(
     format: LogFormat,
-    default_filter: &str,
+    directives: &str,
     sink: W,
 ) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter = filter(directives);
     let registry = Registry::default().with(filter);
     match format {
         LogFormat::Json => Box::new(
@@ -123,8 +144,12 @@ impl Visit for Fields<'_> {
 
 /// Installs the subscriber for the whole process. A second call is a no-op, so tests
 /// may call it freely.
-pub fn init(format: LogFormat) {
-    let _ = tracing::subscriber::set_global_default(subscriber(format, "info", std::io::stdout));
+pub fn init(settings: &LogSettings) {
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        settings.format,
+        &settings.filter,
+        std::io::stdout,
+    ));
 }
 
 /// For tests: logs to stdout when `TEST_LOG` is set, nowhere otherwise.
@@ -167,6 +192,20 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn lapin_returned_messages_are_filtered_at_default_levels() {
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = subscriber(LogFormat::Json, "info,lapin=warn", move || sink.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "lapin::returned_messages", body = "secret body", "returned");
+            tracing::warn!(target: "lapin::channel", "other lapin warnings stay");
+        });
+        let text = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf8");
+        assert!(!text.contains("secret body"), "{text}");
+        assert!(text.contains("other lapin warnings stay"), "{text}");
     }
 
     #[test]

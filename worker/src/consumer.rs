@@ -20,7 +20,7 @@ use tracing::{error, info, info_span, warn};
 
 use crate::{
     acks::Acks,
-    apply::{apply_batch, Outcome, Prepared},
+    apply::{apply_batch, Outcome, Payloads, Prepared},
     database::{self, DbError},
     delivery::{self, Meta},
     metrics::Metrics,
@@ -184,7 +184,11 @@ impl Consumer {
         let mut slots = Vec::new();
         for (i, d) in deliveries.iter().enumerate() {
             let mut meta = delivery::meta(d, &self.topology);
-            match delivery::decode(d, &mut meta) {
+            match delivery::decode(
+                d,
+                &mut meta,
+                Payloads::from_flag(self.settings.store_payloads),
+            ) {
                 Ok(event) => {
                     events.push(event);
                     slots.push(i);

@@ -9,7 +9,7 @@ use shared::{
     topology::{headers, Topology},
 };
 
-use crate::apply::{prepare, Permanent, Prepared};
+use crate::apply::{prepare, Payloads, Permanent, Prepared};
 
 /// What we know of a delivery, even when it does not parse.
 #[derive(Debug, Clone)]
@@ -52,7 +52,11 @@ pub fn meta(delivery: &Delivery, topology: &Topology) -> Meta {
 }
 
 /// Parses the body into an event ready to apply. Errors are permanent.
-pub fn decode(delivery: &Delivery, meta: &mut Meta) -> Result<Prepared, Permanent> {
+pub fn decode(
+    delivery: &Delivery,
+    meta: &mut Meta,
+    payloads: Payloads,
+) -> Result<Prepared, Permanent> {
     let svix_id = meta
         .svix_id
         .clone()
@@ -63,7 +67,7 @@ pub fn decode(delivery: &Delivery, meta: &mut Meta) -> Result<Prepared, Permanen
         meta.object_id = Some(id.to_owned());
     }
     let attempt = i32::try_from(meta.failed_attempts.saturating_add(1)).unwrap_or(i32::MAX);
-    prepare(&svix_id, envelope, meta.received_at, attempt)
+    prepare(&svix_id, envelope, meta.received_at, attempt, payloads)
 }
 
 fn now_rfc3339() -> String {

@@ -92,7 +92,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    shared::telemetry::init(log.format);
+    shared::telemetry::init(&log);
     match execute(cli.command.unwrap_or(Command::Run)).await {
         Ok(code) => code,
         Err(e) => {

@@ -1,10 +1,11 @@
 //! Worker configuration from the environment (DESIGN.md §6).
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use shared::config::{self, AmqpSettings, ConfigError, LogSettings};
 
-#[derive(Debug, Clone)]
+/// `Debug` shows URLs redacted (see [`config::redact_url`]).
+#[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
     pub amqp: AmqpSettings,
@@ -22,6 +23,27 @@ pub struct Settings {
     pub concurrency: usize,
     /// Postgres connections.
     pub db_pool_size: u32,
+    /// `STORE_PAYLOADS`: keep event bodies in `webhook_events.payload` (without
+    /// `event_attributes`, never for `email.*`, `sms.*` or `session.*`).
+    pub store_payloads: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &config::redact_url(&self.database_url))
+            .field("amqp", &self.amqp)
+            .field("log", &self.log)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_delays", &self.retry_delays)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("batch_size", &self.batch_size)
+            .field("prefetch", &self.prefetch)
+            .field("concurrency", &self.concurrency)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("store_payloads", &self.store_payloads)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -47,18 +69,8 @@ impl Settings {
         if prefetch == 0 {
             return Err(ConfigError::new("WORKER_PREFETCH", "must be at least 1"));
         }
-        let database_url = config::string(
-            "DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/clerk_sync",
-        )?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::new(
-                "DATABASE_URL",
-                "must start with postgres:// or postgresql://",
-            ));
-        }
         Ok(Self {
-            database_url,
+            database_url: database_url()?,
             amqp: AmqpSettings::from_env()?,
             log: LogSettings::from_env()?,
             max_attempts,
@@ -68,6 +80,7 @@ impl Settings {
             prefetch,
             concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
+            store_payloads: config::flag("STORE_PAYLOADS", false)?,
         })
     }
 
@@ -95,4 +108,34 @@ pub fn database_url() -> Result<String, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_passwords() {
+        let settings = Settings {
+            database_url: "postgres://app:pg-hunter2@db/clerk?password=pg-hunter3".into(),
+            amqp: AmqpSettings {
+                url: "amqp://app:mq-hunter2@rabbit/%2f".into(),
+                prefix: "clerk".into(),
+            },
+            log: LogSettings::default(),
+            max_attempts: 5,
+            retry_delays: vec![Duration::from_secs(1)],
+            metrics_addr: "127.0.0.1:9000".into(),
+            batch_size: 200,
+            prefetch: 500,
+            concurrency: 2,
+            db_pool_size: 4,
+            store_payloads: false,
+        };
+        let text = format!("{settings:?}");
+        for secret in ["pg-hunter2", "pg-hunter3", "mq-hunter2"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("db/clerk"), "{text}");
+    }
 }

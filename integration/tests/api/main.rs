@@ -252,7 +252,12 @@ async fn an_unreachable_broker_gets_503_never_2xx() {
             res.headers().get("retry-after").is_some(),
             "Retry-After set"
         );
-        assert!(json_body(res).await["error"].is_string());
+        // The cause ("not connected to the broker", the broker's text) stays in the
+        // log: the client only learns that it may retry.
+        assert_eq!(
+            json_body(res).await,
+            json!({"error": "event could not be queued, retry later"})
+        );
     }
     let ready = app
         .http
@@ -358,4 +363,24 @@ async fn metrics_count_requests_by_outcome() {
         ),
         1.0
     );
+}
+
+#[tokio::test]
+async fn encoded_bodies_get_415_and_publish_nothing() {
+    let app = TestApp::receiver_only(Options::default()).await;
+    let body = body_of(&event("user.created", "user_enc", 1_716_883_200_000));
+    for encoding in ["gzip", "deflate", "br", "identity, gzip", "x-custom"] {
+        let id = format!("msg_{}", unique());
+        let mut headers = signed_headers(SECRET, &id, now(), &body);
+        headers.push(("content-encoding".into(), encoding.into()));
+        let res = app.post_raw(body.clone(), &headers).await;
+        assert_eq!(res.status(), 415, "Content-Encoding: {encoding}");
+        assert!(json_body(res).await["error"].is_string());
+    }
+    // `identity` is the body as sent: accepted.
+    let id = format!("msg_{}", unique());
+    let mut headers = signed_headers(SECRET, &id, now(), &body);
+    headers.push(("content-encoding".into(), "identity".into()));
+    assert_eq!(app.post_raw(body.clone(), &headers).await.status(), 200);
+    assert_published(&app, &[&id]).await;
 }

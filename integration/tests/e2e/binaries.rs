@@ -12,7 +12,7 @@ use shared::examples::EXAMPLES;
 
 use crate::T0;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -20,7 +20,17 @@ fn free_port() -> u16 {
 }
 
 /// Starts the receiver binary for `app`'s prefix; stdout goes to the returned file.
-fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
+pub(crate) fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
+    spawn_receiver_with(app, port, log, &[])
+}
+
+/// [`spawn_receiver`] with more (or overriding) environment variables.
+pub(crate) fn spawn_receiver_with(
+    app: &TestApp,
+    port: u16,
+    log: &std::path::Path,
+    extra_env: &[(&str, &str)],
+) -> Process {
     Command::new(binary("receiver"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -30,6 +40,7 @@ fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .envs(extra_env.iter().copied())
         .stdout(std::fs::File::create(log).expect("log file"))
         .stderr(Stdio::null())
         .spawn()
@@ -37,7 +48,7 @@ fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
         .into()
 }
 
-async fn wait_ready(http: &reqwest::Client, port: u16) {
+pub(crate) async fn wait_ready(http: &reqwest::Client, port: u16) {
     wait_for(
         "the receiver to be ready",
         Duration::from_secs(20),

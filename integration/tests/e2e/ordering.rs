@@ -45,7 +45,11 @@ async fn an_older_update_after_a_newer_one_is_stale() {
 
 #[tokio::test]
 async fn nothing_brings_a_deleted_user_back() {
-    let app = TestApp::spawn(Options::default()).await;
+    let app = TestApp::spawn(Options {
+        store_payloads: true,
+        ..Options::default()
+    })
+    .await;
     // A delete for a user never seen inserts the tombstone.
     let d = app
         .post(&event("user.deleted", "user_gone", T0 + 5000))
@@ -79,7 +83,11 @@ async fn nothing_brings_a_deleted_user_back() {
 
 #[tokio::test]
 async fn deleting_a_user_erases_their_earlier_payloads() {
-    let app = TestApp::spawn(Options::default()).await;
+    let app = TestApp::spawn(Options {
+        store_payloads: true,
+        ..Options::default()
+    })
+    .await;
     let c = app.post(&event("user.created", "user_erase", T0)).await;
     app.wait_recorded(&c).await;
     assert!(

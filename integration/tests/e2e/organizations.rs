@@ -254,7 +254,11 @@ async fn memberships_follow_the_ordering_rules_and_deletes_keep_the_whole_member
 
 #[tokio::test]
 async fn deleting_a_user_erases_them_from_memberships_and_every_stored_payload() {
-    let app = TestApp::spawn(Options::default()).await;
+    let app = TestApp::spawn(Options {
+        store_payloads: true,
+        ..Options::default()
+    })
+    .await;
     let mut ids = Vec::new();
     ids.push(app.post(&event("user.created", "user_e", T0)).await);
     ids.push(

@@ -35,6 +35,10 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
         .into_iter()
         .filter(|&i| inserted.contains(&events[i].svix_id))
         .collect();
+    store::drop_payloads_naming_deleted_users(
+        conn,
+        &store::naming_users(recorded.iter().map(|&i| &events[i])),
+    )?;
 
     // 2. Which changes can go together: creates and updates of an object that this
     // batch touches once.

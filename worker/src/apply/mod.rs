@@ -5,11 +5,13 @@
 //! event leaves the others applied.
 
 mod bulk;
+mod payload;
 mod prepare;
 mod store;
 
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 
+pub use payload::{Payloads, StoredPayload};
 pub use prepare::{object_change, prepare, primary_email, Change, ObjectKind, Permanent, Prepared};
 
 /// What came of an event.
@@ -47,6 +49,7 @@ pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome,
     if !store::record(conn, event, initial)? {
         return Ok(Outcome::Duplicate);
     }
+    store::drop_payloads_naming_deleted_users(conn, &store::naming_users([event]))?;
     let outcome = apply_object(conn, &event.change, event.subject_user_id.as_deref())?;
     if outcome == Outcome::Stale {
         store::set_outcome(conn, &event.svix_id, outcome)?;

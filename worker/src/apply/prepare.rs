@@ -11,6 +11,8 @@ use shared::{
     models::{NewMembership, NewOrganization, NewUser},
 };
 
+use super::payload::{self, Payloads, StoredPayload};
+
 /// An event that can never apply: retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -33,14 +35,14 @@ pub struct Prepared {
     pub svix_id: String,
     pub event_type: String,
     pub object_id: Option<String>,
-    /// The user this event holds personal data about.
+    /// The user whose object this event changes (a user, or a membership's member).
     pub subject_user_id: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub received_at: Option<DateTime<Utc>>,
     /// This attempt's number, from 1.
     pub attempt: i32,
-    /// The body as received, for `webhook_events.payload`.
-    pub payload: Vec<u8>,
+    /// What `webhook_events.payload` keeps (see [`payload`]); `None` by default.
+    pub payload: Option<StoredPayload>,
     pub change: Change,
 }
 
@@ -56,12 +58,13 @@ impl Prepared {
 }
 
 /// Builds the change `envelope` makes. `received_at` orders deletes whose envelope
-/// has no timestamp.
+/// has no timestamp; `payloads` says whether the body is kept.
 pub fn prepare(
     svix_id: &str,
     envelope: Envelope,
     received_at: Option<DateTime<Utc>>,
     attempt: i32,
+    payloads: Payloads,
 ) -> Result<Prepared, Permanent> {
     if has_nul_escape(&envelope.body) {
         return Err(Permanent(
@@ -70,11 +73,9 @@ pub fn prepare(
     }
     let object_id = envelope.object_id().map(str::to_owned);
     let occurred_at = envelope.occurred_at();
+    let payload = payload::stored(payloads, &envelope.event_type, &envelope.body);
     let Envelope {
-        event_type,
-        data,
-        body,
-        ..
+        event_type, data, ..
     } = envelope;
     let delete_version = || occurred_at.or(received_at).unwrap_or_else(Utc::now);
     let handled = matches!(
@@ -130,7 +131,7 @@ pub fn prepare(
         occurred_at,
         received_at,
         attempt,
-        payload: body,
+        payload,
         change,
     })
 }
@@ -374,16 +375,18 @@ mod tests {
     #[test]
     fn handled_types_need_an_id_and_a_version() {
         let no_id = envelope(r#"{"type":"user.created","data":{"updated_at":1}}"#);
-        assert!(prepare("m", no_id, None, 1).is_err());
+        assert!(prepare("m", no_id, None, 1, Payloads::Discard).is_err());
         let no_version = envelope(r#"{"type":"user.updated","data":{"id":"user_1"}}"#);
-        assert!(prepare("m", no_version, None, 1).is_err());
+        assert!(prepare("m", no_version, None, 1, Payloads::Discard).is_err());
         let no_org = envelope(
             r#"{"type":"organizationMembership.created","data":{"id":"m","updated_at":1}}"#,
         );
-        assert!(prepare("m", no_org, None, 1).is_err());
+        assert!(prepare("m", no_org, None, 1, Payloads::Discard).is_err());
         let other = envelope(r#"{"type":"session.created","data":{}}"#);
         assert!(matches!(
-            prepare("m", other, None, 1).expect("ignored").change,
+            prepare("m", other, None, 1, Payloads::Discard)
+                .expect("ignored")
+                .change,
             Change::Ignore
         ));
     }
@@ -396,7 +399,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.created","data":{"id":"u","updated_at":1,"first_name":"a\u0000"}}"#,
         );
-        assert!(prepare("m", e, None, 1).is_err());
+        assert!(prepare("m", e, None, 1, Payloads::Discard).is_err());
     }
 
     #[test]
@@ -404,7 +407,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,
         );
-        let p = prepare("m", e, None, 1).expect("valid");
+        let p = prepare("m", e, None, 1, Payloads::Discard).expect("valid");
         let Change::User(u) = p.change else {
             panic!("not a user change")
         };

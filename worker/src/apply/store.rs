@@ -21,13 +21,43 @@ fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
         svix_id: &e.svix_id,
         event_type: &e.event_type,
         object_id: e.object_id.as_deref(),
-        subject_user_id: e.subject_user_id.as_deref(),
         occurred_at: e.occurred_at,
         received_at: e.received_at,
         outcome: outcome.as_str(),
         attempts: e.attempt,
-        payload: Some(RawJson(&e.payload)),
+        payload: e.payload.as_ref().map(|p| RawJson(&p.json)),
+        subject_user_ids: e.payload.as_ref().map(|p| p.user_ids.as_slice()),
     }
+}
+
+/// Clears the stored payloads, among the records of `svix_ids`, that name a user
+/// who is already deleted: a payload recorded after a user's erasure must not bring
+/// their personal data back.
+pub fn drop_payloads_naming_deleted_users(
+    conn: &mut PgConnection,
+    svix_ids: &[&str],
+) -> QueryResult<()> {
+    if svix_ids.is_empty() {
+        return Ok(());
+    }
+    sql_query(
+        "UPDATE webhook_events w SET payload = NULL \
+         WHERE w.svix_id = ANY($1) AND w.payload IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM users u \
+                       WHERE u.id = ANY(w.subject_user_ids) AND u.deleted_at IS NOT NULL)",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(svix_ids)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The svix-ids of `events` whose stored payload names a user.
+pub fn naming_users<'a>(events: impl IntoIterator<Item = &'a Prepared>) -> Vec<&'a str> {
+    events
+        .into_iter()
+        .filter(|e| e.payload.as_ref().is_some_and(|p| !p.user_ids.is_empty()))
+        .map(|e| e.svix_id.as_str())
+        .collect()
 }
 
 /// Inserts the event's record; `false` when its svix-id is already recorded.
@@ -237,12 +267,11 @@ pub fn erase_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<()> {
     )
     .bind::<Text, _>(user_id)
     .execute(conn)?;
-    diesel::update(
-        webhook_events::table
-            .filter(webhook_events::subject_user_id.eq(user_id))
-            .filter(webhook_events::payload.is_not_null()),
+    sql_query(
+        "UPDATE webhook_events SET payload = NULL \
+         WHERE subject_user_ids @> ARRAY[$1] AND payload IS NOT NULL",
     )
-    .set(webhook_events::payload.eq(None::<serde_json::Value>))
+    .bind::<Text, _>(user_id)
     .execute(conn)?;
     Ok(())
 }
