@@ -4,6 +4,7 @@
 mod backfill;
 mod batching;
 mod binaries;
+mod convergence;
 mod dead_letters;
 mod ordering;
 mod organizations;

@@ -14,11 +14,14 @@ use std::collections::{HashMap, HashSet};
 use diesel::{pg::PgConnection, prelude::*, result::Error as DieselError};
 use shared::schema::users;
 
-use super::{apply_object, store, Change, Outcome, Prepared};
+use super::{apply_object, locks, store, Change, Outcome, Prepared};
 
 /// Applies `events` inside the caller's transaction. Any error fails the whole batch.
 pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome>, DieselError> {
     let mut outcomes = vec![Outcome::Duplicate; events.len()];
+
+    // 0. The locks of every subject of the batch, in one order, before any write.
+    store::lock_subjects(conn, &locks::of_events(events))?;
 
     // 1. Records, in svix-id order; the first of two equal svix-ids wins.
     let mut seen = HashSet::new();

@@ -5,11 +5,13 @@
 //! event leaves the others applied.
 
 mod bulk;
+mod locks;
 mod payload;
 mod prepare;
 mod store;
 
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
+use store::MembershipsOf;
 
 pub use payload::{Payloads, StoredPayload};
 pub use prepare::{object_change, prepare, primary_email, Change, ObjectKind, Permanent, Prepared};
@@ -38,10 +40,11 @@ impl Outcome {
     }
 }
 
-/// Applies one event: records its svix-id (a duplicate stops here), applies the
-/// change under the ordering guard, and erases personal data where a user is
-/// deleted. Call it inside a transaction.
+/// Applies one event: locks its subjects, records its svix-id (a duplicate stops
+/// here), applies the change under the ordering guard, and erases personal data
+/// where a user is deleted. Call it inside a transaction.
 pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome, DieselError> {
+    store::lock_subjects(conn, &locks::of_events([event]))?;
     let initial = match event.change {
         Change::Ignore => Outcome::Ignored,
         _ => Outcome::Applied,
@@ -58,20 +61,28 @@ pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome,
 }
 
 /// Applies a change under the ordering guard, without recording an event: a deleted
-/// organization tombstones its memberships, and whatever concerns a deleted user has
-/// their personal data erased. Webhooks and backfill share it.
+/// organization or user tombstones its memberships, and whatever concerns a deleted
+/// user has their personal data erased. Webhooks and backfill share it. It takes the
+/// change's subject locks (a no-op where the caller holds them already).
 pub fn apply_object(
     conn: &mut PgConnection,
     change: &Change,
     subject_user_id: Option<&str>,
 ) -> Result<Outcome, DieselError> {
+    store::lock_subjects(conn, &locks::of_change(change))?;
     let outcome = match change {
         Change::Ignore => Outcome::Ignored,
-        Change::User(user) => store::upsert_user(conn, user)?,
+        Change::User(user) => {
+            let outcome = store::upsert_user(conn, user)?;
+            if let (Outcome::Applied, Some(at)) = (outcome, user.deleted_at) {
+                store::tombstone_memberships(conn, MembershipsOf::User(&user.id), at)?;
+            }
+            outcome
+        }
         Change::Organization(org) => {
             let outcome = store::upsert_organization(conn, org)?;
             if let (Outcome::Applied, Some(at)) = (outcome, org.deleted_at) {
-                store::tombstone_memberships_of(conn, &org.id, at)?;
+                store::tombstone_memberships(conn, MembershipsOf::Organization(&org.id), at)?;
             }
             outcome
         }
@@ -119,6 +130,8 @@ pub fn apply_batch(
         Err(_) => {}
     }
     conn.transaction(|conn| {
+        // Every subject's lock first, in one order, before any savepoint.
+        store::lock_subjects(conn, &locks::of_events(events))?;
         let mut results: Vec<Option<Result<Outcome, DieselError>>> =
             (0..events.len()).map(|_| None).collect();
         for i in order {

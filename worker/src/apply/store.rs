@@ -112,8 +112,10 @@ fn landed(rows: usize) -> Outcome {
     }
 }
 
-/// Upserts a user, or writes its tombstone. Lands only if the stored row is not
-/// newer and not a tombstone.
+/// Upserts a user, or writes its tombstone. A tombstone lands on any live row and
+/// keeps the greater version (a delete is terminal: Clerk never reuses an id); a
+/// create or update lands only if the stored row is live and not newer. Nothing
+/// overwrites a tombstone.
 pub fn upsert_user(conn: &mut PgConnection, u: &NewUser) -> QueryResult<Outcome> {
     upsert_users(conn, vec![u]).map(|ids| landed(ids.len()))
 }
@@ -137,14 +139,18 @@ pub fn upsert_users(conn: &mut PgConnection, rows: Vec<&NewUser>) -> QueryResult
             c::public_metadata.eq(excluded(c::public_metadata)),
             c::data.eq(excluded(c::data)),
             c::clerk_created_at.eq(excluded(c::clerk_created_at)),
-            c::clerk_updated_at.eq(excluded(c::clerk_updated_at)),
+            c::clerk_updated_at.eq(sql::<Timestamptz>(
+                "greatest(users.clerk_updated_at, excluded.clerk_updated_at)",
+            )),
             c::deleted_at.eq(excluded(c::deleted_at)),
             c::synced_at.eq(now),
         ))
         .filter(
-            c::deleted_at
-                .is_null()
-                .and(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            c::deleted_at.is_null().and(
+                excluded(c::deleted_at)
+                    .is_not_null()
+                    .or(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            ),
         )
         .returning(c::id)
         .get_results(conn)
@@ -174,21 +180,25 @@ pub fn upsert_organizations(
             c::public_metadata.eq(excluded(c::public_metadata)),
             c::data.eq(excluded(c::data)),
             c::clerk_created_at.eq(excluded(c::clerk_created_at)),
-            c::clerk_updated_at.eq(excluded(c::clerk_updated_at)),
+            c::clerk_updated_at.eq(sql::<Timestamptz>(
+                "greatest(organizations.clerk_updated_at, excluded.clerk_updated_at)",
+            )),
             c::deleted_at.eq(excluded(c::deleted_at)),
             c::synced_at.eq(now),
         ))
         .filter(
-            c::deleted_at
-                .is_null()
-                .and(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            c::deleted_at.is_null().and(
+                excluded(c::deleted_at)
+                    .is_not_null()
+                    .or(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            ),
         )
         .returning(c::id)
         .get_results(conn)
 }
 
 /// Upserts a membership, or writes its tombstone. A membership of an organization
-/// that is already deleted is written as a tombstone.
+/// or a user that is already deleted is written as a tombstone.
 pub fn upsert_membership(conn: &mut PgConnection, m: &NewMembership) -> QueryResult<Outcome> {
     use organization_memberships::dsl as c;
     let org_deleted_at: Option<Option<DateTime<Utc>>> = organizations::table
@@ -196,9 +206,17 @@ pub fn upsert_membership(conn: &mut PgConnection, m: &NewMembership) -> QueryRes
         .select(organizations::deleted_at)
         .first(conn)
         .optional()?;
+    let user_deleted_at: Option<Option<DateTime<Utc>>> = match &m.user_id {
+        Some(user_id) => users::table
+            .find(user_id)
+            .select(users::deleted_at)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
     let mut row = m.clone();
-    if let (Some(Some(at)), None) = (org_deleted_at, row.deleted_at) {
-        row.deleted_at = Some(at);
+    if row.deleted_at.is_none() {
+        row.deleted_at = org_deleted_at.flatten().or(user_deleted_at.flatten());
     }
     use diesel::query_dsl::methods::FilterDsl;
     diesel::insert_into(organization_memberships::table)
@@ -212,39 +230,70 @@ pub fn upsert_membership(conn: &mut PgConnection, m: &NewMembership) -> QueryRes
             c::public_metadata.eq(excluded(c::public_metadata)),
             c::data.eq(excluded(c::data)),
             c::clerk_created_at.eq(excluded(c::clerk_created_at)),
-            c::clerk_updated_at.eq(excluded(c::clerk_updated_at)),
+            c::clerk_updated_at.eq(sql::<Timestamptz>(
+                "greatest(organization_memberships.clerk_updated_at, excluded.clerk_updated_at)",
+            )),
             c::deleted_at.eq(excluded(c::deleted_at)),
             c::synced_at.eq(now),
         ))
         .filter(
-            c::deleted_at
-                .is_null()
-                .and(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            c::deleted_at.is_null().and(
+                excluded(c::deleted_at)
+                    .is_not_null()
+                    .or(c::clerk_updated_at.le(excluded(c::clerk_updated_at))),
+            ),
         )
         .execute(conn)
         .map(landed)
 }
 
-/// Tombstones the live memberships of a deleted organization.
-pub fn tombstone_memberships_of(
+/// Whose live memberships a cascade tombstones.
+#[derive(Debug, Clone, Copy)]
+pub enum MembershipsOf<'a> {
+    Organization(&'a str),
+    User(&'a str),
+}
+
+/// Tombstones the live memberships of a deleted organization or user. Rows are
+/// locked in id order, so two cascades that meet cannot deadlock.
+pub fn tombstone_memberships(
     conn: &mut PgConnection,
-    organization_id: &str,
+    of: MembershipsOf<'_>,
     at: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    use organization_memberships::dsl as c;
-    diesel::update(
-        organization_memberships::table
-            .filter(c::organization_id.eq(organization_id))
-            .filter(c::deleted_at.is_null()),
-    )
-    .set((
-        c::deleted_at.eq(at),
-        c::clerk_updated_at.eq(sql::<Timestamptz>("greatest(clerk_updated_at, ")
-            .bind::<Timestamptz, _>(at)
-            .sql(")")),
-        c::synced_at.eq(now),
+    let (column, id) = match of {
+        MembershipsOf::Organization(id) => ("organization_id", id),
+        MembershipsOf::User(id) => ("user_id", id),
+    };
+    sql_query(format!(
+        "UPDATE organization_memberships \
+         SET deleted_at = $2, clerk_updated_at = greatest(clerk_updated_at, $2), \
+             synced_at = now() \
+         WHERE id IN (SELECT id FROM organization_memberships \
+                      WHERE {column} = $1 AND deleted_at IS NULL ORDER BY id FOR UPDATE)"
     ))
+    .bind::<Text, _>(id)
+    .bind::<Timestamptz, _>(at)
     .execute(conn)
+}
+
+/// Takes the transaction-level advisory locks of `keys` (see
+/// [`super::locks`]), in one global order: every transaction that writes about a
+/// user or an organization holds its lock first, so a delete and any concurrent
+/// write about the same subject run one after the other, and two transactions can
+/// never wait on each other's locks in a cycle.
+pub fn lock_subjects(conn: &mut PgConnection, keys: &[String]) -> QueryResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sql_query(
+        "SELECT count(pg_advisory_xact_lock(h)) FROM \
+         (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k \
+          ORDER BY h OFFSET 0) AS ordered",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(keys)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Whether the user has a tombstone.
@@ -263,13 +312,16 @@ pub fn erase_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<()> {
     sql_query(
         "UPDATE organization_memberships \
          SET data = data - 'public_user_data', synced_at = now() \
-         WHERE user_id = $1 AND data ? 'public_user_data'",
+         WHERE id IN (SELECT id FROM organization_memberships \
+                      WHERE user_id = $1 AND data ? 'public_user_data' ORDER BY id FOR UPDATE)",
     )
     .bind::<Text, _>(user_id)
     .execute(conn)?;
     sql_query(
         "UPDATE webhook_events SET payload = NULL \
-         WHERE subject_user_ids @> ARRAY[$1] AND payload IS NOT NULL",
+         WHERE svix_id IN (SELECT svix_id FROM webhook_events \
+                           WHERE subject_user_ids @> ARRAY[$1] AND payload IS NOT NULL \
+                           ORDER BY svix_id FOR UPDATE)",
     )
     .bind::<Text, _>(user_id)
     .execute(conn)?;
