@@ -54,6 +54,8 @@ pub struct Options {
     pub max_body_bytes: usize,
     /// Overrides the receiver's broker URL (to test an unreachable broker).
     pub receiver_amqp_url: Option<String>,
+    /// `ADMIN_TOKEN` of the workers: the operator page is on when set.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             secrets: SECRET.to_owned(),
             max_body_bytes: 1_048_576,
             receiver_amqp_url: None,
+            admin_token: None,
         }
     }
 }
@@ -149,6 +152,9 @@ impl TestApp {
             prefetch: 500,
             concurrency: 2,
             db_pool_size: 4,
+            admin_token: self.options.admin_token.as_deref().map(|t| {
+                worker::admin::AdminToken::parse(t).expect("test admin token is long enough")
+            }),
         }
     }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use shared::config::{self, AmqpSettings, ConfigError, LogSettings};
 
+use crate::admin::AdminToken;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -22,6 +24,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Postgres connections.
     pub db_pool_size: u32,
+    /// `ADMIN_TOKEN`: the operator page under `/admin` is served only when set.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Settings {
@@ -68,6 +72,7 @@ impl Settings {
             prefetch,
             concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
+            admin_token: admin_token()?,
         })
     }
 
@@ -80,6 +85,17 @@ impl Settings {
             .copied()
             .unwrap_or(Duration::from_secs(1))
     }
+}
+
+/// `ADMIN_TOKEN`: unset or empty turns the operator page off.
+fn admin_token() -> Result<Option<AdminToken>, ConfigError> {
+    let value = config::string("ADMIN_TOKEN", "")?;
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    AdminToken::parse(&value)
+        .map(Some)
+        .map_err(|e| ConfigError::new("ADMIN_TOKEN", e))
 }
 
 /// `DATABASE_URL`, checked.
