@@ -263,4 +263,26 @@ mod tests {
             letter.reason
         );
     }
+
+    #[test]
+    fn filters_match_reason_text_and_svix_id_parts() {
+        let letter = DeadLetter {
+            svix_id: Some("msg_2abc".into()),
+            event_type: "user.updated".into(),
+            object_id: None,
+            attempts: 5,
+            reason: "Refused by a Trigger".into(),
+            first_failed_at: None,
+            dead_at: None,
+        };
+        let f = |reason: Option<&str>, id: Option<&str>| Filter {
+            reason_contains: reason.map(str::to_owned),
+            svix_id_contains: id.map(str::to_owned),
+            ..Filter::default()
+        };
+        assert!(f(None, None).matches(&letter));
+        assert!(f(Some("trigger"), Some("2ab")).matches(&letter));
+        assert!(!f(Some("constraint"), None).matches(&letter));
+        assert!(!f(None, Some("3")).matches(&letter));
+    }
 }

@@ -29,7 +29,7 @@ pre{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8em;over
 .note{color:#57606a;font-size:.9em}.ok{background:#e7f5ea;border:1px solid #9fd4aa;padding:.6em;border-radius:6px}
 .err{background:#fdecea;border:1px solid #f0a8a0;padding:.6em;border-radius:6px}
 .cards{display:flex;flex-wrap:wrap;gap:.8em}.card{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.6em .9em;min-width:10em}
-.card b{display:block;font-size:1.5em}code{word-break:break-all}
+.card b{display:block;font-size:1.5em}code{word-break:break-all}td code{white-space:nowrap;word-break:normal}
 "#;
 
 /// Which link of the top bar is the current page.
@@ -106,6 +106,11 @@ pub fn message(title: &str, csrf: Option<&str>, text: &str) -> Markup {
 
 fn time(t: &Option<String>) -> &str {
     t.as_deref().unwrap_or("—")
+}
+
+/// A time to the second, in UTC (the JSON API keeps full precision).
+fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 fn opt(v: Option<u32>) -> String {
@@ -205,8 +210,8 @@ pub fn events(csrf: &str, q: &EventQuery, p: &EventPage) -> Markup {
                             td { code { (e.svix_id) } } td { (e.event_type) }
                             td { code { (e.object_id.as_deref().unwrap_or("—")) } }
                             td class="outcome" { (e.outcome) } td { (e.attempts) }
-                            td { (e.received_at.map(|t| t.to_rfc3339()).unwrap_or_default()) }
-                            td { (e.processed_at.to_rfc3339()) }
+                            td { (e.received_at.map(|t| short_time(&t)).unwrap_or_default()) }
+                            td { (short_time(&e.processed_at)) }
                         }
                     }
                     @if p.events.is_empty() { tr { td colspan="7" { "No events match." } } }
@@ -380,4 +385,61 @@ pub fn replayed(csrf: &str, result: &ReplayResult) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::data::DeadLetterList;
+
+    const XSS: &str = "<script>alert(1)</script>";
+
+    fn letter() -> DeadLetter {
+        DeadLetter {
+            svix_id: Some(format!("msg_\"><b>{XSS}")),
+            event_type: XSS.to_owned(),
+            object_id: Some(XSS.to_owned()),
+            attempts: 5,
+            reason: format!("refused: {XSS}"),
+            first_failed_at: None,
+            dead_at: Some(XSS.to_owned()),
+        }
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_everywhere() {
+        let list = DeadLetterList {
+            scanned: 1,
+            truncated: false,
+            matching: vec![letter()],
+        };
+        let q = DeadLetterQuery {
+            event_type: Some(XSS.to_owned()),
+            reason: Some("\"><script>".to_owned()),
+            svix_id: None,
+        };
+        let detail = DeadLetterDetail {
+            letter: letter(),
+            content_type: Some(XSS.to_owned()),
+            headers: [(XSS.to_owned(), serde_json::json!(XSS))].into(),
+            payload: XSS.to_owned(),
+            payload_is_json: false,
+        };
+        for html in [
+            dead_letters("csrf", &q, &list).into_string(),
+            dead_letter("csrf", &detail).into_string(),
+        ] {
+            assert!(!html.contains("<script"), "{html}");
+            assert!(!html.contains("<b>"), "{html}");
+            assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        }
+    }
+
+    #[test]
+    fn links_percent_encode_the_svix_id() {
+        assert_eq!(
+            dead_letter_href("msg_a&b=c d"),
+            "/admin/dead-letters/show?id=msg_a%26b%3Dc+d"
+        );
+    }
 }
