@@ -93,9 +93,10 @@ impl Filter {
     pub fn matches(&self, d: &DeadLetter) -> bool {
         (self.ids.is_empty() || d.svix_id.as_ref().is_some_and(|id| self.ids.contains(id)))
             && self.event_type.as_ref().is_none_or(|t| *t == d.event_type)
-            && self.reason_contains.as_ref().is_none_or(|r| {
-                d.reason.to_lowercase().contains(&r.to_lowercase())
-            })
+            && self
+                .reason_contains
+                .as_ref()
+                .is_none_or(|r| d.reason.to_lowercase().contains(&r.to_lowercase()))
             && self
                 .svix_id_contains
                 .as_ref()

@@ -53,7 +53,12 @@ impl Browser {
         let http = reqwest::Client::new();
         wait_for("chromedriver to answer", Duration::from_secs(20), || {
             let req = http.get(&status).send();
-            async move { req.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+            async move {
+                req.await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
         })
         .await;
 

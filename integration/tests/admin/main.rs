@@ -240,7 +240,11 @@ async fn a_state_change_without_its_csrf_token_is_refused() {
 
     for form in [
         vec![("scope", "matching"), ("confirm", "yes")],
-        vec![("scope", "matching"), ("confirm", "yes"), ("csrf", "forged")],
+        vec![
+            ("scope", "matching"),
+            ("confirm", "yes"),
+            ("csrf", "forged"),
+        ],
     ] {
         let resp = http
             .post(admin_url(&app, "/admin/dead-letters/replay"))
@@ -258,7 +262,11 @@ async fn a_state_change_without_its_csrf_token_is_refused() {
         .send()
         .await
         .expect("post");
-    assert_eq!(api.status(), 403, "the API with a cookie needs X-CSRF-Token");
+    assert_eq!(
+        api.status(),
+        403,
+        "the API with a cookie needs X-CSRF-Token"
+    );
     let out = http
         .post(admin_url(&app, "/admin/logout"))
         .header("cookie", &cookie)
@@ -378,7 +386,10 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
         .find_all(fantoccini::Locator::Css("script"))
         .await
         .expect("query");
-    assert!(scripts.is_empty(), "no script element made it into the page");
+    assert!(
+        scripts.is_empty(),
+        "no script element made it into the page"
+    );
     assert!(
         b.client.get_alert_text().await.is_err(),
         "no alert was opened"
@@ -398,7 +409,10 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
         "nothing moves before the confirmation"
     );
     b.click("#confirm").await;
-    assert!(b.text("#result").await.starts_with("Moved 1 dead letter(s)"));
+    assert!(b
+        .text("#result")
+        .await
+        .starts_with("Moved 1 dead letter(s)"));
 
     assert_eq!(app.wait_recorded(&poisoned).await, "applied");
     let user = app.db.user("user_poisoned").await.expect("the row applied");

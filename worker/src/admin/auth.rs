@@ -11,7 +11,7 @@ use actix_web::{
 };
 
 use super::{
-    session::{random_token, Session, COOKIE, LOGIN_COOKIE, LIFETIME},
+    session::{random_token, Session, COOKIE, LIFETIME, LOGIN_COOKIE},
     views, AdminState,
 };
 
@@ -28,14 +28,14 @@ impl Operator {
     }
 
     /// A state change needs the session's CSRF token; a bearer token is not sent by a
-    /// browser on its own, so it needs none.
-    pub fn check_csrf(&self, provided: Option<&str>) -> Result<(), HttpResponse> {
+    /// browser on its own, so it needs none. Returns the refusal, if refused.
+    pub fn csrf_refusal(&self, provided: Option<&str>) -> Option<HttpResponse> {
         match &self.session {
-            None => Ok(()),
-            Some((_, s)) if s.csrf_ok(provided) => Ok(()),
+            None => None,
+            Some((_, s)) if s.csrf_ok(provided) => None,
             Some(_) => {
                 tracing::warn!("operator page: a form without a valid CSRF token was refused");
-                Err(forbidden_csrf(self.csrf()))
+                Some(forbidden_csrf(self.csrf()))
             }
         }
     }
@@ -137,8 +137,7 @@ impl FromRequest for Operator {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).ok_or_else(|| {
-            actix_web::error::InternalError::from_response("unauthorized", unauthorized(req))
-                .into()
+            actix_web::error::InternalError::from_response("unauthorized", unauthorized(req)).into()
         }))
     }
 }

@@ -383,10 +383,13 @@ impl Sources {
 
     /// Replays (or, dry, counts) with the code of `worker dlq replay`.
     pub async fn replay(&self, req: &ReplayRequest) -> anyhow::Result<ReplayResult> {
-        let letters = dlq::replay(&self.amqp_url, &self.topology, &req.filter(), req.dry_run)
-            .await?;
+        let letters =
+            dlq::replay(&self.amqp_url, &self.topology, &req.filter(), req.dry_run).await?;
         if !req.dry_run {
-            tracing::info!(moved = letters.len(), "operator page: dead letters replayed");
+            tracing::info!(
+                moved = letters.len(),
+                "operator page: dead letters replayed"
+            );
         }
         Ok(ReplayResult {
             dry_run: req.dry_run,

@@ -54,7 +54,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/dead-letters/replay", web::post().to(routes::replay))
             .route("/api/overview", web::get().to(routes::api::overview))
             .route("/api/events", web::get().to(routes::api::events))
-            .route("/api/dead-letters", web::get().to(routes::api::dead_letters))
+            .route(
+                "/api/dead-letters",
+                web::get().to(routes::api::dead_letters),
+            )
             .route(
                 "/api/dead-letters/replay",
                 web::post().to(routes::api::replay),

@@ -107,7 +107,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AdminState>, body: Bytes
 
 pub async fn sign_out(state: web::Data<AdminState>, op: Operator, body: Bytes) -> HttpResponse {
     let form = Form::parse(&body);
-    if let Err(refused) = op.check_csrf(form.get("csrf")) {
+    if let Some(refused) = op.csrf_refusal(form.get("csrf")) {
         return refused;
     }
     if let Some((id, _)) = &op.session {
@@ -186,7 +186,7 @@ pub async fn replay(
     body: Bytes,
 ) -> HttpResponse {
     let form = Form::parse(&body);
-    if let Err(refused) = op.check_csrf(form.get("csrf")) {
+    if let Some(refused) = op.csrf_refusal(form.get("csrf")) {
         return refused;
     }
     let ids = match form.get("scope") {
@@ -301,8 +301,9 @@ pub mod api {
             .headers()
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok());
-        if op.check_csrf(csrf).is_err() {
-            return HttpResponse::Forbidden().json(serde_json::json!({ "error": "missing or wrong CSRF token" }));
+        if op.csrf_refusal(csrf).is_some() {
+            return HttpResponse::Forbidden()
+                .json(serde_json::json!({ "error": "missing or wrong CSRF token" }));
         }
         let mut request = body.into_inner();
         request.query = request.query.normalized();

@@ -75,9 +75,7 @@ impl Sessions {
     /// The live session with this id.
     pub fn get(&self, id: &str) -> Option<Session> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(id)
-            .filter(|s| s.expires > Instant::now())
-            .cloned()
+        map.get(id).filter(|s| s.expires > Instant::now()).cloned()
     }
 
     pub fn remove(&self, id: &str) {

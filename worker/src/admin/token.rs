@@ -64,6 +64,9 @@ mod tests {
     fn debug_shows_no_part_of_the_token() {
         let t = AdminToken::parse("0123456789abcdef-secret").expect("long enough");
         let shown = format!("{t:?}");
-        assert!(!shown.contains("secret") && !shown.contains("0123"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("0123"),
+            "{shown}"
+        );
     }
 }

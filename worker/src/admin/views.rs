@@ -129,7 +129,10 @@ pub fn query(pairs: &[(&str, Option<&str>)]) -> String {
 }
 
 pub fn dead_letter_href(svix_id: &str) -> String {
-    format!("/admin/dead-letters/show?{}", query(&[("id", Some(svix_id))]))
+    format!(
+        "/admin/dead-letters/show?{}",
+        query(&[("id", Some(svix_id))])
+    )
 }
 
 pub fn overview(csrf: &str, o: &Overview) -> Markup {
@@ -431,7 +434,10 @@ mod tests {
         ] {
             assert!(!html.contains("<script"), "{html}");
             assert!(!html.contains("<b>"), "{html}");
-            assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+            assert!(
+                html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{html}"
+            );
         }
     }
 
