@@ -9,7 +9,7 @@ mod browser;
 
 use std::time::Duration;
 
-use integration::{wait_for, webhooks::user_event, Options, TestApp};
+use integration::{binary, signal, wait_for, webhooks::user_event, Options, TestApp};
 use worker::dlq;
 
 use browser::Browser;
@@ -60,15 +60,20 @@ fn csrf_in(html: &str) -> Option<String> {
 /// Signs in over HTTP as a browser would; returns the session cookie and the CSRF
 /// token its pages carry.
 async fn sign_in(app: &TestApp, token: &str) -> Result<(String, String), reqwest::StatusCode> {
+    sign_in_at(&admin_url(app, ""), token).await
+}
+
+/// [`sign_in`] on the worker at `base` (`http://127.0.0.1:PORT`).
+async fn sign_in_at(base: &str, token: &str) -> Result<(String, String), reqwest::StatusCode> {
     let http = http();
     let form = http
-        .get(admin_url(app, "/admin/login"))
+        .get(format!("{base}/admin/login"))
         .send()
         .await
         .expect("sign-in page");
     let login = set_cookie(&form, "clerk_sync_admin_login").expect("login CSRF cookie");
     let resp = http
-        .post(admin_url(app, "/admin/login"))
+        .post(format!("{base}/admin/login"))
         .header("cookie", format!("clerk_sync_admin_login={login}"))
         .form(&[("csrf", login.as_str()), ("token", token)])
         .send()
@@ -89,7 +94,7 @@ async fn sign_in(app: &TestApp, token: &str) -> Result<(String, String), reqwest
     assert!(cookie_line.contains("SameSite=Strict"), "{cookie_line}");
     let session = set_cookie(&resp, "clerk_sync_admin").expect("session cookie");
     let page = http
-        .get(admin_url(app, "/admin"))
+        .get(format!("{base}/admin"))
         .header("cookie", format!("clerk_sync_admin={session}"))
         .send()
         .await
@@ -429,4 +434,64 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
         .expect("list")
         .is_empty());
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_binary_refuses_a_short_token_and_never_logs_one() {
+    let out = tokio::process::Command::new(binary("worker"))
+        .env_clear()
+        .env("ADMIN_TOKEN", "tooshort")
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("ADMIN_TOKEN"), "{err}");
+    assert!(!err.contains("tooshort"), "the token is not echoed: {err}");
+
+    let app = TestApp::spawn(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let log = std::env::temp_dir().join(format!("clerk-sync-admin-{}.log", integration::unique()));
+    let addr = format!("127.0.0.1:{port}");
+    let mut worker = app.spawn_worker_process_to(
+        &[
+            ("ADMIN_TOKEN", TOKEN),
+            ("WORKER_METRICS_ADDR", &addr),
+            ("RUST_LOG", "debug"),
+        ],
+        std::fs::File::create(&log).expect("log file").into(),
+    );
+    let base = format!("http://{addr}");
+    let http = http();
+    wait_for("the worker's HTTP server", Duration::from_secs(30), || {
+        let req = http.get(format!("{base}/healthz")).send();
+        async move { req.await.ok().map(|_| ()) }
+    })
+    .await;
+    let wrong = "test-admin-token-not-the-right-one";
+    assert!(sign_in_at(&base, wrong).await.is_err());
+    let (session, _) = sign_in_at(&base, TOKEN).await.expect("signed in");
+    let api = http
+        .get(format!("{base}/admin/api/overview"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api.status(), 200);
+    signal(&worker, "TERM");
+    assert!(worker.wait().expect("exit").success());
+    let text = std::fs::read_to_string(&log).expect("worker log");
+    let _ = std::fs::remove_file(&log);
+    assert!(text.contains("operator page"), "it logged the page: {text}");
+    for secret in [TOKEN, wrong, session.as_str()] {
+        assert!(!text.contains(secret), "the log holds {secret:?}");
+    }
 }
