@@ -92,9 +92,21 @@ impl Browser {
         self.client.goto(url).await.expect("page loads");
     }
 
-    pub async fn text(&self, css: &str) -> String {
+    /// The element `css`, waiting for it to appear (a click that submits a form
+    /// returns before the next page has loaded).
+    pub async fn find(
+        &self,
+        css: &str,
+    ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
             .text()
@@ -103,8 +115,7 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
+        self.find(css)
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
             .click()
@@ -114,8 +125,7 @@ impl Browser {
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self
-            .client
-            .find(Locator::Css(css))
+            .find(css)
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"));
         el.clear().await.expect("clear");

@@ -354,31 +354,44 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
 
     let b = Browser::start().await;
 
-    // Signed out: the sign-in page; a wrong token is turned away.
-    b.goto(&admin_url(&app, "/admin/dead-letters")).await;
+    // Signed out, following a link to the dead letters: the sign-in page; a wrong
+    // token is turned away; the right one leads on to the page the link named.
+    let filtered = admin_url(&app, "/admin/dead-letters?type=user.created&reason=trigger");
+    b.goto(&filtered).await;
     b.type_into("#token", "not-the-admin-token-at-all").await;
     b.click("#sign-in").await;
     assert_eq!(b.text("#error").await, "Wrong token.");
-
     b.type_into("#token", TOKEN).await;
     b.click("#sign-in").await;
+
+    // The dead letters, filtered by type and reason; the name shows as text.
+    assert!(b.text("#count").await.starts_with("1 dead letter(s) match"));
+    assert_eq!(
+        b.client.current_url().await.expect("url").as_str(),
+        filtered
+    );
+    let reason = b.text("td.reason").await;
+    assert!(reason.contains(XSS), "escaped, shown as text: {reason}");
+    b.screenshot("admin-dead-letters.png").await;
+    b.client
+        .set_window_size(412, 915)
+        .await
+        .expect("phone-sized window");
+    b.screenshot("admin-phone.png").await;
+    b.client
+        .set_window_size(1280, 900)
+        .await
+        .expect("window size");
+
+    // The overview counts it and lists it among the last errors.
+    b.goto(&admin_url(&app, "/admin")).await;
     let cards = b.text(".cards").await;
-    assert!(cards.contains("dead letters"), "{cards}");
+    assert!(cards.contains("dead letters\n1"), "{cards}");
     let last = b.text("table.letters").await;
     assert!(last.contains(&poisoned), "the last errors show it: {last}");
     b.screenshot("admin-overview.png").await;
 
-    // The dead letters, filtered by reason; the name shows as text.
-    b.goto(&admin_url(
-        &app,
-        "/admin/dead-letters?type=user.created&reason=trigger",
-    ))
-    .await;
-    assert!(b.text("#count").await.starts_with("1 dead letter(s) match"));
-    let reason = b.text("td.reason").await;
-    assert!(reason.contains(XSS), "escaped, shown as text: {reason}");
-    b.screenshot("admin-dead-letters.png").await;
-
+    b.goto(&filtered).await;
     b.click(&format!("a[href*='{poisoned}']")).await;
     let payload = b.text("#payload").await;
     assert!(

@@ -92,21 +92,38 @@ pub fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String) -> Cookie<'a>
         .finish()
 }
 
-/// The sign-in page with status `status`, and a fresh CSRF cookie for its form.
+/// The sign-in page with a fresh CSRF cookie for its form; after signing in, the
+/// browser goes to `next` (a page of ours, see [`safe_next`]).
 pub fn sign_in_page(
     req: &HttpRequest,
     mut builder: actix_web::HttpResponseBuilder,
     error: Option<&str>,
+    next: Option<&str>,
 ) -> HttpResponse {
     let login_csrf = random_token();
     builder.cookie(cookie(req, LOGIN_COOKIE, login_csrf.clone()));
-    html(builder, views::sign_in(&login_csrf, error))
+    html(
+        builder,
+        views::sign_in(&login_csrf, error, next.filter(|n| safe_next(n))),
+    )
+}
+
+/// Whether `next` is one of our own pages: a path under `/admin`, never another
+/// site (`//host`), in plain ASCII that fits in a `Location` header.
+pub fn safe_next(next: &str) -> bool {
+    (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        && !next.starts_with("/admin/login")
+        && !next.contains("//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
 }
 
 /// The 401 answer for a request without a valid session or token.
 pub fn unauthorized(req: &HttpRequest) -> HttpResponse {
     if wants_html(req) {
-        sign_in_page(req, HttpResponse::Unauthorized(), None)
+        let next = (req.method() == actix_web::http::Method::GET)
+            .then(|| req.uri().path_and_query().map(|p| p.as_str()))
+            .flatten();
+        sign_in_page(req, HttpResponse::Unauthorized(), None, next)
     } else {
         HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
@@ -139,5 +156,34 @@ impl FromRequest for Operator {
         ready(authenticate(req).ok_or_else(|| {
             actix_web::error::InternalError::from_response("unauthorized", unauthorized(req)).into()
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn after_sign_in_only_our_own_pages_are_next() {
+        for ok in [
+            "/admin",
+            "/admin/",
+            "/admin/dead-letters?type=user.updated&reason=trigger",
+        ] {
+            assert!(safe_next(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil.example",
+            "/adminx",
+            "/admin/login",
+            "/admin/\\evil",
+            "/admin/\u{e9}",
+            "/admin/a b",
+            "",
+        ] {
+            assert!(!safe_next(bad), "{bad}");
+        }
     }
 }

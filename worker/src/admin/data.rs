@@ -219,12 +219,10 @@ impl Sources {
             )
             .load::<OutcomeCount>(conn)
         });
-        let (outcomes, queues, letters) = tokio::join!(
-            outcomes,
-            self.queue_depths(),
-            dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT)
-        );
-        let mut last_errors = letters?;
+        let (outcomes, queues) = tokio::join!(outcomes, self.queue_depths());
+        // Only after the depths: reading the dead letters holds them, unacked, and a
+        // held message is not counted as in the queue.
+        let mut last_errors = dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
         // RFC 3339 in UTC sorts as text.
         last_errors.sort_by(|a, b| b.dead_at.cmp(&a.dead_at));
         last_errors.truncate(5);

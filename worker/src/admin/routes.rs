@@ -75,11 +75,12 @@ pub async fn sign_in_form(req: HttpRequest, op: Option<Operator>) -> HttpRespons
     if op.is_some() {
         return see_other("/admin").finish();
     }
-    auth::sign_in_page(&req, HttpResponse::Ok(), None)
+    auth::sign_in_page(&req, HttpResponse::Ok(), None, None)
 }
 
 pub async fn sign_in(req: HttpRequest, state: web::Data<AdminState>, body: Bytes) -> HttpResponse {
     let form = Form::parse(&body);
+    let next = form.get("next").filter(|n| auth::safe_next(n));
     let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned());
     let csrf_ok = match (expected, form.get("csrf")) {
         (Some(e), Some(got)) => !e.is_empty() && constant_time_eq(e.as_bytes(), got.as_bytes()),
@@ -91,15 +92,21 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AdminState>, body: Bytes
             &req,
             HttpResponse::Forbidden(),
             Some("The sign-in form had expired. Please try again."),
+            next,
         );
     }
     if !state.token.verify(form.get("token").unwrap_or_default()) {
         tracing::warn!("operator page: sign-in with a wrong token");
-        return auth::sign_in_page(&req, HttpResponse::Unauthorized(), Some("Wrong token."));
+        return auth::sign_in_page(
+            &req,
+            HttpResponse::Unauthorized(),
+            Some("Wrong token."),
+            next,
+        );
     }
     let id = state.sessions.create();
     tracing::info!("operator page: signed in");
-    see_other("/admin")
+    see_other(next.unwrap_or("/admin"))
         .cookie(auth::cookie(&req, COOKIE, id))
         .cookie(removal(LOGIN_COOKIE))
         .finish()

@@ -30,6 +30,9 @@ pre{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8em;over
 .err{background:#fdecea;border:1px solid #f0a8a0;padding:.6em;border-radius:6px}
 .cards{display:flex;flex-wrap:wrap;gap:.8em}.card{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.6em .9em;min-width:10em}
 .card b{display:block;font-size:1.5em}code{word-break:break-all}td code{white-space:nowrap;word-break:normal}
+@media (max-width:640px){table.rows tr:first-child{display:none}table.rows tr{display:block;border-bottom:1px solid #d8dde3;padding:.3em 0}
+table.rows td{display:block;border:0;padding:.1em .6em}table.rows td[data-label]::before{content:attr(data-label) ": ";color:#57606a;font-size:.85em}
+td code{white-space:normal;word-break:break-all}}
 "#;
 
 /// Which link of the top bar is the current page.
@@ -72,7 +75,7 @@ pub fn page(title: &str, nav: Nav, csrf: Option<&str>, body: Markup) -> Markup {
     }
 }
 
-pub fn sign_in(login_csrf: &str, error: Option<&str>) -> Markup {
+pub fn sign_in(login_csrf: &str, error: Option<&str>, next: Option<&str>) -> Markup {
     page(
         "Sign in",
         Nav::None,
@@ -82,6 +85,7 @@ pub fn sign_in(login_csrf: &str, error: Option<&str>) -> Markup {
             @if let Some(e) = error { p class="err" id="error" { (e) } }
             form method="post" action="/admin/login" {
                 input type="hidden" name="csrf" value=(login_csrf);
+                @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                 div class="actions" {
                     label { "Admin token"
                         input type="password" name="token" id="token" autocomplete="current-password" required;
@@ -206,15 +210,17 @@ pub fn events(csrf: &str, q: &EventQuery, p: &EventPage) -> Markup {
                 button type="submit" { "Filter" }
             }
             div class="scroll" {
-                table id="events" {
+                table id="events" class="rows" {
                     tr { th { "svix-id" } th { "type" } th { "object id" } th { "outcome" } th { "attempts" } th { "received" } th { "processed" } }
                     @for e in &p.events {
                         tr {
-                            td { code { (e.svix_id) } } td { (e.event_type) }
-                            td { code { (e.object_id.as_deref().unwrap_or("—")) } }
-                            td class="outcome" { (e.outcome) } td { (e.attempts) }
-                            td { (e.received_at.map(|t| short_time(&t)).unwrap_or_default()) }
-                            td { (short_time(&e.processed_at)) }
+                            td data-label="svix-id" { code { (e.svix_id) } }
+                            td data-label="type" { (e.event_type) }
+                            td data-label="object id" { code { (e.object_id.as_deref().unwrap_or("—")) } }
+                            td class="outcome" data-label="outcome" { (e.outcome) }
+                            td data-label="attempts" { (e.attempts) }
+                            td data-label="received" { (e.received_at.map(|t| short_time(&t)).unwrap_or_default()) }
+                            td data-label="processed" { (short_time(&e.processed_at)) }
                         }
                     }
                     @if p.events.is_empty() { tr { td colspan="7" { "No events match." } } }
@@ -233,7 +239,7 @@ pub fn events(csrf: &str, q: &EventQuery, p: &EventPage) -> Markup {
 fn letters_table(letters: &[DeadLetter], select: Option<()>) -> Markup {
     html! {
         div class="scroll" {
-            table class="letters" {
+            table class="letters rows" {
                 tr {
                     @if select.is_some() { th { "" } }
                     th { "svix-id" } th { "type" } th { "object id" } th { "attempts" } th { "reason" } th { "dead at" }
@@ -243,15 +249,15 @@ fn letters_table(letters: &[DeadLetter], select: Option<()>) -> Markup {
                         @if select.is_some() {
                             td { @if let Some(id) = &d.svix_id { input type="checkbox" name="id" value=(id) aria-label="select"; } }
                         }
-                        td { @match &d.svix_id {
+                        td data-label="svix-id" { @match &d.svix_id {
                             Some(id) => a href=(dead_letter_href(id)) { code { (id) } },
                             None => "—",
                         } }
-                        td { (d.event_type) }
-                        td { code { (d.object_id.as_deref().unwrap_or("—")) } }
-                        td { (d.attempts) }
-                        td class="reason" { (d.reason) }
-                        td { (time(&d.dead_at)) }
+                        td data-label="type" { (d.event_type) }
+                        td data-label="object id" { code { (d.object_id.as_deref().unwrap_or("—")) } }
+                        td data-label="attempts" { (d.attempts) }
+                        td class="reason" data-label="reason" { (d.reason) }
+                        td data-label="dead at" { (time(&d.dead_at)) }
                     }
                 }
                 @if letters.is_empty() { tr { td colspan="7" { "No dead letters." } } }
