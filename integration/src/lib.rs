@@ -56,6 +56,8 @@ pub struct Options {
     pub receiver_amqp_url: Option<String>,
     /// The worker's `STORE_PAYLOADS`.
     pub store_payloads: bool,
+    /// `ADMIN_TOKEN` of the workers: the operator page is on when set.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             max_body_bytes: 1_048_576,
             receiver_amqp_url: None,
             store_payloads: false,
+            admin_token: None,
         }
     }
 }
@@ -149,6 +152,9 @@ impl TestApp {
             concurrency: 2,
             db_pool_size: 4,
             store_payloads: self.options.store_payloads,
+            admin_token: self.options.admin_token.as_deref().map(|t| {
+                worker::admin::AdminToken::parse(t).expect("test admin token is long enough")
+            }),
         }
     }
 

@@ -82,14 +82,34 @@ fn first_death_routing_key(headers: Option<&FieldTable>) -> Option<String> {
 pub struct Filter {
     pub ids: Vec<String>,
     pub event_type: Option<String>,
+    /// Text the reason contains (case-insensitive).
+    pub reason_contains: Option<String>,
+    /// Text the svix-id contains.
+    pub svix_id_contains: Option<String>,
     pub limit: Option<usize>,
 }
 
 impl Filter {
-    fn matches(&self, d: &DeadLetter) -> bool {
+    pub fn matches(&self, d: &DeadLetter) -> bool {
         (self.ids.is_empty() || d.svix_id.as_ref().is_some_and(|id| self.ids.contains(id)))
             && self.event_type.as_ref().is_none_or(|t| *t == d.event_type)
+            && self
+                .reason_contains
+                .as_ref()
+                .is_none_or(|r| d.reason.to_lowercase().contains(&r.to_lowercase()))
+            && self
+                .svix_id_contains
+                .as_ref()
+                .is_none_or(|s| d.svix_id.as_ref().is_some_and(|id| id.contains(s.as_str())))
     }
+}
+
+/// One dead letter with what it carries: its AMQP properties and its body.
+#[derive(Debug, Clone)]
+pub struct DeadMessage {
+    pub letter: DeadLetter,
+    pub properties: lapin::BasicProperties,
+    pub body: Vec<u8>,
 }
 
 async fn open(url: &str, topology: &Topology) -> anyhow::Result<(lapin::Connection, Channel, u32)> {
@@ -129,13 +149,31 @@ async fn take(
 
 /// Lists up to `limit` dead letters, oldest first, removing none.
 pub async fn list(url: &str, topology: &Topology, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
+    Ok(inspect(url, topology, limit)
+        .await?
+        .into_iter()
+        .map(|m| m.letter)
+        .collect())
+}
+
+/// Like [`list`], with each dead letter's properties and body.
+pub async fn inspect(
+    url: &str,
+    topology: &Topology,
+    limit: usize,
+) -> anyhow::Result<Vec<DeadMessage>> {
     let (conn, channel, count) = open(url, topology).await?;
     let mut out = Vec::new();
     for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
         let Some(msg) = take(&channel, topology).await? else {
             break;
         };
-        out.push(DeadLetter::from_properties(&msg.delivery.properties));
+        let properties = msg.delivery.properties.clone();
+        out.push(DeadMessage {
+            letter: DeadLetter::from_properties(&properties),
+            properties,
+            body: msg.delivery.data.clone(),
+        });
     }
     // Closing returns every message we took, in order.
     let _ = channel.close(200, "listed".into()).await;
@@ -225,5 +263,27 @@ mod tests {
             "{}",
             letter.reason
         );
+    }
+
+    #[test]
+    fn filters_match_reason_text_and_svix_id_parts() {
+        let letter = DeadLetter {
+            svix_id: Some("msg_2abc".into()),
+            event_type: "user.updated".into(),
+            object_id: None,
+            attempts: 5,
+            reason: "Refused by a Trigger".into(),
+            first_failed_at: None,
+            dead_at: None,
+        };
+        let f = |reason: Option<&str>, id: Option<&str>| Filter {
+            reason_contains: reason.map(str::to_owned),
+            svix_id_contains: id.map(str::to_owned),
+            ..Filter::default()
+        };
+        assert!(f(None, None).matches(&letter));
+        assert!(f(Some("trigger"), Some("2ab")).matches(&letter));
+        assert!(!f(Some("constraint"), None).matches(&letter));
+        assert!(!f(None, Some("3")).matches(&letter));
     }
 }

@@ -2,6 +2,7 @@
 //! Postgres in one transaction with its idempotency record and ordering guard.
 
 pub mod acks;
+pub mod admin;
 pub mod apply;
 pub mod backfill;
 pub mod consumer;

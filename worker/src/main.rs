@@ -200,6 +200,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         ids,
                         event_type,
                         limit,
+                        ..Default::default()
                     };
                     let moved = dlq::replay(&amqp.url, &topology, &filter, dry_run).await?;
                     if dry_run {

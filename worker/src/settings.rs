@@ -4,6 +4,8 @@ use std::{fmt, time::Duration};
 
 use shared::config::{self, AmqpSettings, ConfigError, LogSettings};
 
+use crate::admin::AdminToken;
+
 /// `Debug` shows URLs redacted (see [`config::redact_url`]).
 #[derive(Clone)]
 pub struct Settings {
@@ -26,6 +28,8 @@ pub struct Settings {
     /// `STORE_PAYLOADS`: keep event bodies in `webhook_events.payload` (without
     /// `event_attributes`, never for `email.*`, `sms.*` or `session.*`).
     pub store_payloads: bool,
+    /// `ADMIN_TOKEN`: the operator page under `/admin` is served only when set.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl fmt::Debug for Settings {
@@ -42,6 +46,7 @@ impl fmt::Debug for Settings {
             .field("concurrency", &self.concurrency)
             .field("db_pool_size", &self.db_pool_size)
             .field("store_payloads", &self.store_payloads)
+            .field("admin_token", &self.admin_token)
             .finish()
     }
 }
@@ -81,6 +86,7 @@ impl Settings {
             concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
             store_payloads: config::flag("STORE_PAYLOADS", false)?,
+            admin_token: admin_token()?,
         })
     }
 
@@ -93,6 +99,17 @@ impl Settings {
             .copied()
             .unwrap_or(Duration::from_secs(1))
     }
+}
+
+/// `ADMIN_TOKEN`: unset or empty turns the operator page off.
+fn admin_token() -> Result<Option<AdminToken>, ConfigError> {
+    let value = config::string("ADMIN_TOKEN", "")?;
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    AdminToken::parse(&value)
+        .map(Some)
+        .map_err(|e| ConfigError::new("ADMIN_TOKEN", e))
 }
 
 /// `DATABASE_URL`, checked.
@@ -131,9 +148,10 @@ mod tests {
             concurrency: 2,
             db_pool_size: 4,
             store_payloads: false,
+            admin_token: Some(AdminToken::parse("admin-hunter2-0123456789").expect("long enough")),
         };
         let text = format!("{settings:?}");
-        for secret in ["pg-hunter2", "pg-hunter3", "mq-hunter2"] {
+        for secret in ["pg-hunter2", "pg-hunter3", "mq-hunter2", "admin-hunter2"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("db/clerk"), "{text}");

@@ -3,11 +3,17 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::db;
+use shared::{db, topology::Topology};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::{consumer::Consumer, http, metrics::Metrics, settings::Settings};
+use crate::{
+    admin::{AdminState, Sources},
+    consumer::Consumer,
+    http,
+    metrics::Metrics,
+    settings::Settings,
+};
 
 /// Creates the database if needed and runs the migrations, waiting for Postgres to
 /// come up (as it may, right after `docker compose up`) for up to `patience`.
@@ -55,7 +61,8 @@ impl Worker {
         );
         let pool = db::pool(&settings.database_url, pool_size)?;
         let metrics = Metrics::new();
-        let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone())?;
+        let admin = admin_state(&settings, &pool);
+        let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone(), admin)?;
         let server_handle = server.handle();
         tokio::spawn(server);
         let stop = CancellationToken::new();
@@ -95,6 +102,32 @@ impl Worker {
         let _ = self.consumer.await;
         self.server.stop(true).await;
     }
+}
+
+/// The operator page's state, when `ADMIN_TOKEN` is set.
+fn admin_state(settings: &Settings, pool: &db::PgPool) -> Option<AdminState> {
+    let token = settings.admin_token.clone()?;
+    let topology = Topology::new(settings.amqp.prefix.clone());
+    let mut queues = vec![("events".to_owned(), topology.events_queue())];
+    let mut delays = settings.retry_delays.clone();
+    delays.dedup();
+    for d in delays {
+        queues.push((
+            format!("retry after {}", humantime::format_duration(d)),
+            topology.retry_queue(d),
+        ));
+    }
+    queues.push(("dead letters".to_owned(), topology.dead_queue()));
+    info!("operator page on /admin (ADMIN_TOKEN is set)");
+    Some(AdminState::new(
+        token,
+        Sources {
+            pool: pool.clone(),
+            amqp_url: settings.amqp.url.clone(),
+            topology,
+            queues,
+        },
+    ))
 }
 
 /// `worker run`: until SIGTERM or SIGINT.

@@ -1,0 +1,424 @@
+//! What the operator page shows, read from Postgres and RabbitMQ. Every value here is
+//! also served as JSON under `/admin/api/…`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_query,
+    sql_types::{BigInt, Text},
+};
+use lapin::{
+    options::QueueDeclareOptions,
+    types::{AMQPValue, FieldTable},
+};
+use serde::{Deserialize, Serialize};
+use shared::{amqp, db::PgPool, schema::webhook_events, topology::Topology};
+
+use crate::dlq::{self, DeadLetter, Filter};
+
+/// Dead letters read at most to list or search them.
+pub const SCAN_LIMIT: usize = 10_000;
+/// Events on one page.
+pub const PER_PAGE: i64 = 50;
+
+/// Where the data comes from.
+#[derive(Clone)]
+pub struct Sources {
+    pub pool: PgPool,
+    pub amqp_url: String,
+    pub topology: Topology,
+    /// The queues shown with their depth: (what it is, name).
+    pub queues: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueDepth {
+    pub role: String,
+    pub name: String,
+    /// None: the broker did not answer for this queue.
+    pub messages: Option<u32>,
+    pub consumers: Option<u32>,
+}
+
+#[derive(Debug, Serialize, QueryableByName)]
+pub struct OutcomeCount {
+    #[diesel(sql_type = Text)]
+    pub outcome: String,
+    #[diesel(sql_type = BigInt)]
+    pub last_hour: i64,
+    #[diesel(sql_type = BigInt)]
+    pub last_day: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub queues: Vec<QueueDepth>,
+    /// Events recorded in `webhook_events`, by outcome (dead letters leave no row).
+    pub outcomes: Vec<OutcomeCount>,
+    /// The most recent dead letters, newest first.
+    pub last_errors: Vec<DeadLetter>,
+}
+
+/// Filters of the events list. Empty strings are no filter.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct EventQuery {
+    pub outcome: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub object_id: Option<String>,
+    pub page: Option<i64>,
+}
+
+impl EventQuery {
+    pub fn normalized(self) -> Self {
+        Self {
+            outcome: non_empty(self.outcome),
+            event_type: non_empty(self.event_type),
+            object_id: non_empty(self.object_id),
+            page: Some(self.page.unwrap_or(1).max(1)),
+        }
+    }
+
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).max(1)
+    }
+}
+
+#[derive(Debug, Serialize, Queryable)]
+pub struct EventRow {
+    pub svix_id: String,
+    pub event_type: String,
+    pub object_id: Option<String>,
+    pub outcome: String,
+    pub attempts: i32,
+    pub received_at: Option<DateTime<Utc>>,
+    pub processed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventPage {
+    pub events: Vec<EventRow>,
+    pub page: i64,
+    pub per_page: i64,
+    pub has_next: bool,
+}
+
+/// Filters of the dead-letter list. Empty strings are no filter.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct DeadLetterQuery {
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub reason: Option<String>,
+    pub svix_id: Option<String>,
+}
+
+impl DeadLetterQuery {
+    pub fn normalized(self) -> Self {
+        Self {
+            event_type: non_empty(self.event_type),
+            reason: non_empty(self.reason),
+            svix_id: non_empty(self.svix_id),
+        }
+    }
+
+    pub fn filter(&self) -> Filter {
+        Filter {
+            event_type: self.event_type.clone(),
+            reason_contains: self.reason.clone(),
+            svix_id_contains: self.svix_id.clone(),
+            ..Filter::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.event_type.is_none() && self.reason.is_none() && self.svix_id.is_none()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadLetterList {
+    /// Dead letters read from the queue (at most `SCAN_LIMIT`).
+    pub scanned: usize,
+    /// Whether the queue holds more than were read.
+    pub truncated: bool,
+    pub matching: Vec<DeadLetter>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadLetterDetail {
+    #[serde(flatten)]
+    pub letter: DeadLetter,
+    pub content_type: Option<String>,
+    pub headers: BTreeMap<String, serde_json::Value>,
+    /// The body: pretty-printed when it is JSON, else as text.
+    pub payload: String,
+    pub payload_is_json: bool,
+}
+
+/// What to replay: the listed ids, or (with none) all that match the filters.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ReplayRequest {
+    #[serde(default)]
+    pub ids: Vec<String>,
+    #[serde(flatten)]
+    pub query: DeadLetterQuery,
+    /// Count only; move nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ReplayRequest {
+    pub fn filter(&self) -> Filter {
+        if self.ids.is_empty() {
+            self.query.filter()
+        } else {
+            Filter {
+                ids: self.ids.clone(),
+                ..Filter::default()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReplayResult {
+    pub dry_run: bool,
+    pub count: usize,
+    pub letters: Vec<DeadLetter>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Sources {
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().context("no Postgres connection")?;
+            f(&mut conn).context("query failed")
+        })
+        .await
+        .context("database task failed")?
+    }
+
+    pub async fn overview(&self) -> anyhow::Result<Overview> {
+        let outcomes = self.with_conn(|conn| {
+            sql_query(
+                "SELECT outcome, \
+                   count(*) FILTER (WHERE processed_at > now() - interval '1 hour') AS last_hour, \
+                   count(*) AS last_day \
+                 FROM webhook_events WHERE processed_at > now() - interval '1 day' \
+                 GROUP BY outcome ORDER BY outcome",
+            )
+            .load::<OutcomeCount>(conn)
+        });
+        let (outcomes, queues) = tokio::join!(outcomes, self.queue_depths());
+        // Only after the depths: reading the dead letters holds them, unacked, and a
+        // held message is not counted as in the queue.
+        let mut last_errors = dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        // RFC 3339 in UTC sorts as text.
+        last_errors.sort_by(|a, b| b.dead_at.cmp(&a.dead_at));
+        last_errors.truncate(5);
+        Ok(Overview {
+            queues,
+            outcomes: outcomes?,
+            last_errors,
+        })
+    }
+
+    async fn queue_depths(&self) -> Vec<QueueDepth> {
+        let unknown = |role: &str, name: &str| QueueDepth {
+            role: role.to_owned(),
+            name: name.to_owned(),
+            messages: None,
+            consumers: None,
+        };
+        let conn = match amqp::connect(&self.amqp_url, "clerk-sync admin").await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "operator page: RabbitMQ unreachable");
+                return self.queues.iter().map(|(r, n)| unknown(r, n)).collect();
+            }
+        };
+        let mut out = Vec::new();
+        for (role, name) in &self.queues {
+            // A passive declare of a missing queue closes the channel: one per queue.
+            let depth = match conn.create_channel().await {
+                Ok(ch) => {
+                    let q = ch
+                        .queue_declare(
+                            name.as_str().into(),
+                            QueueDeclareOptions {
+                                passive: true,
+                                ..Default::default()
+                            },
+                            FieldTable::default(),
+                        )
+                        .await;
+                    let _ = ch.close(200, "read".into()).await;
+                    q.ok()
+                }
+                Err(_) => None,
+            };
+            out.push(match depth {
+                Some(q) => QueueDepth {
+                    role: role.clone(),
+                    name: name.clone(),
+                    messages: Some(q.message_count()),
+                    consumers: Some(q.consumer_count()),
+                },
+                None => unknown(role, name),
+            });
+        }
+        let _ = conn.close(200, "done".into()).await;
+        out
+    }
+
+    pub async fn events(&self, q: &EventQuery) -> anyhow::Result<EventPage> {
+        let q = q.clone().normalized();
+        let page = q.page();
+        let rows = self
+            .with_conn(move |conn| {
+                let mut query = webhook_events::table
+                    .select((
+                        webhook_events::svix_id,
+                        webhook_events::event_type,
+                        webhook_events::object_id,
+                        webhook_events::outcome,
+                        webhook_events::attempts,
+                        webhook_events::received_at,
+                        webhook_events::processed_at,
+                    ))
+                    .order((
+                        webhook_events::processed_at.desc(),
+                        webhook_events::svix_id.desc(),
+                    ))
+                    .into_boxed();
+                if let Some(o) = q.outcome {
+                    query = query.filter(webhook_events::outcome.eq(o));
+                }
+                if let Some(t) = q.event_type {
+                    query = query.filter(webhook_events::event_type.eq(t));
+                }
+                if let Some(id) = q.object_id {
+                    query = query.filter(webhook_events::object_id.eq(id));
+                }
+                query
+                    .offset((page - 1).saturating_mul(PER_PAGE))
+                    .limit(PER_PAGE + 1)
+                    .load::<EventRow>(conn)
+            })
+            .await?;
+        let has_next = rows.len() as i64 > PER_PAGE;
+        let mut events = rows;
+        events.truncate(PER_PAGE as usize);
+        Ok(EventPage {
+            events,
+            page,
+            per_page: PER_PAGE,
+            has_next,
+        })
+    }
+
+    pub async fn dead_letters(&self, q: &DeadLetterQuery) -> anyhow::Result<DeadLetterList> {
+        let all = dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        let scanned = all.len();
+        let filter = q.filter();
+        Ok(DeadLetterList {
+            scanned,
+            truncated: scanned >= SCAN_LIMIT,
+            matching: all.into_iter().filter(|d| filter.matches(d)).collect(),
+        })
+    }
+
+    /// The dead letter with this svix-id, if it is in the queue.
+    pub async fn dead_letter(&self, svix_id: &str) -> anyhow::Result<Option<DeadLetterDetail>> {
+        let all = dlq::inspect(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        let Some(m) = all
+            .into_iter()
+            .find(|m| m.letter.svix_id.as_deref() == Some(svix_id))
+        else {
+            return Ok(None);
+        };
+        let headers = m
+            .properties
+            .headers()
+            .as_ref()
+            .map(|h| {
+                h.inner()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), amqp_to_json(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (payload, payload_is_json) = match serde_json::from_slice::<serde_json::Value>(&m.body)
+        {
+            Ok(v) => (
+                serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
+                true,
+            ),
+            Err(_) => (String::from_utf8_lossy(&m.body).into_owned(), false),
+        };
+        Ok(Some(DeadLetterDetail {
+            letter: m.letter,
+            content_type: m
+                .properties
+                .content_type()
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            headers,
+            payload,
+            payload_is_json,
+        }))
+    }
+
+    /// Replays (or, dry, counts) with the code of `worker dlq replay`.
+    pub async fn replay(&self, req: &ReplayRequest) -> anyhow::Result<ReplayResult> {
+        let letters =
+            dlq::replay(&self.amqp_url, &self.topology, &req.filter(), req.dry_run).await?;
+        if !req.dry_run {
+            tracing::info!(
+                moved = letters.len(),
+                "operator page: dead letters replayed"
+            );
+        }
+        Ok(ReplayResult {
+            dry_run: req.dry_run,
+            count: letters.len(),
+            letters,
+        })
+    }
+}
+
+/// An AMQP header value as JSON, for showing.
+fn amqp_to_json(v: &AMQPValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AMQPValue::Boolean(b) => Value::Bool(*b),
+        AMQPValue::ShortShortInt(i) => (*i).into(),
+        AMQPValue::ShortShortUInt(i) => (*i).into(),
+        AMQPValue::ShortInt(i) => (*i).into(),
+        AMQPValue::ShortUInt(i) => (*i).into(),
+        AMQPValue::LongInt(i) => (*i).into(),
+        AMQPValue::LongUInt(i) => (*i).into(),
+        AMQPValue::LongLongInt(i) => (*i).into(),
+        AMQPValue::Timestamp(t) => (*t).into(),
+        AMQPValue::ShortString(s) => s.as_str().into(),
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned().into(),
+        AMQPValue::FieldArray(a) => Value::Array(a.as_slice().iter().map(amqp_to_json).collect()),
+        AMQPValue::FieldTable(t) => Value::Object(
+            t.inner()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), amqp_to_json(v)))
+                .collect(),
+        ),
+        other => Value::String(format!("{other:?}")),
+    }
+}
