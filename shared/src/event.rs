@@ -163,7 +163,7 @@ pub fn millis(v: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
-    Some(if n.abs() < 1_000_000_000_000 {
+    Some(if n.unsigned_abs() < 1_000_000_000_000 {
         n.saturating_mul(1000)
     } else {
         n
@@ -213,6 +213,11 @@ mod tests {
         assert_eq!(millis(&json!(1716883200)), Some(1_716_883_200_000));
         assert_eq!(millis(&json!(1716883200123_i64)), Some(1_716_883_200_123));
         assert_eq!(millis(&json!("x")), None);
+        // Extremes neither panic nor wrap.
+        assert_eq!(millis(&json!(i64::MIN)), Some(i64::MIN));
+        assert_eq!(millis(&json!(i64::MAX)), Some(i64::MAX));
+        assert_eq!(millis(&json!(-5)), Some(-5000));
+        assert_eq!(datetime_from_millis(i64::MIN), None);
     }
 
     #[test]

@@ -167,13 +167,20 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let cutoff = chrono::Utc::now()
                 - chrono::Duration::from_std(older_than)
                     .map_err(|_| anyhow::anyhow!("--older-than is too large"))?;
-            let deleted = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let pruned = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 use diesel::Connection;
                 let mut conn = diesel::PgConnection::establish(&url)?;
-                Ok(worker::apply::prune(&mut conn, cutoff)?)
+                Ok(worker::apply::prune(
+                    &mut conn,
+                    cutoff,
+                    worker::apply::PRUNE_CHUNK,
+                )?)
             })
             .await??;
-            println!("deleted {deleted} webhook_events records processed before {cutoff}");
+            println!(
+                "deleted {} webhook_events records processed before {cutoff} ({} chunks)",
+                pruned.records, pruned.chunks
+            );
         }
         Command::Dlq { command } => {
             let amqp = AmqpSettings::from_env()?;

@@ -8,6 +8,7 @@ mod convergence;
 mod dead_letters;
 mod ordering;
 mod organizations;
+mod prune;
 mod safety;
 
 use std::time::Duration;

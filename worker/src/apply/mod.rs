@@ -153,10 +153,32 @@ fn is_connection_error(e: &DieselError) -> bool {
     )
 }
 
-/// Deletes `webhook_events` records processed before `cutoff`. Returns how many.
+/// Records deleted by one prune transaction at most.
+pub const PRUNE_CHUNK: i64 = 5_000;
+
+/// What `prune` deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pruned {
+    pub records: usize,
+    /// Transactions that deleted something.
+    pub chunks: usize,
+}
+
+/// Deletes `webhook_events` records processed before `cutoff`, `chunk` at a time,
+/// each chunk in its own short transaction (a table of millions of rows is never
+/// locked at once, and the workers keep going meanwhile).
 pub fn prune(
     conn: &mut PgConnection,
     cutoff: chrono::DateTime<chrono::Utc>,
-) -> Result<usize, DieselError> {
-    store::prune(conn, cutoff)
+    chunk: i64,
+) -> Result<Pruned, DieselError> {
+    let mut pruned = Pruned::default();
+    loop {
+        let n = store::prune_chunk(conn, cutoff, chunk.max(1))?;
+        if n == 0 {
+            return Ok(pruned);
+        }
+        pruned.records += n;
+        pruned.chunks += 1;
+    }
 }

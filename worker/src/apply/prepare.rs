@@ -403,6 +403,27 @@ mod tests {
     }
 
     #[test]
+    fn values_jsonb_cannot_store_are_permanent_in_data_and_never_stored_elsewhere() {
+        // Inside `data` (bound as jsonb): the body does not parse, so the event is
+        // dead-lettered at once instead of failing every attempt.
+        for bad in [r#""\ud800""#, "1e999999"] {
+            let body = format!(
+                r#"{{"type":"user.created","data":{{"id":"user_1","updated_at":1,"first_name":{bad}}}}}"#
+            );
+            assert!(Envelope::parse(body.as_bytes()).is_err(), "{body}");
+        }
+        // Elsewhere in the envelope: applied, and the payload is not stored.
+        for bad in [r#""\ud800""#, "1e999999"] {
+            let body = format!(
+                r#"{{"type":"user.created","data":{{"id":"user_1","updated_at":1}},"extra":{bad}}}"#
+            );
+            let p = prepare("m", envelope(&body), None, 1, Payloads::Store).expect("valid");
+            assert!(p.payload.is_none(), "{body}");
+            assert!(matches!(p.change, Change::User(_)));
+        }
+    }
+
+    #[test]
     fn user_deleted_is_a_tombstone_versioned_by_the_envelope() {
         let e = envelope(
             r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,

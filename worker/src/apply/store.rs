@@ -328,7 +328,24 @@ pub fn erase_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn prune(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::delete(webhook_events::table.filter(webhook_events::processed_at.lt(cutoff)))
+/// Deletes at most `chunk` records processed before `cutoff`, in one short
+/// transaction bounded by a statement timeout, locking rows in svix-id order and
+/// skipping rows another transaction holds (an erasure, say). Returns how many.
+pub fn prune_chunk(
+    conn: &mut PgConnection,
+    cutoff: DateTime<Utc>,
+    chunk: i64,
+) -> QueryResult<usize> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        sql_query("SET LOCAL statement_timeout = '30s'").execute(conn)?;
+        sql_query(
+            "DELETE FROM webhook_events WHERE svix_id IN \
+             (SELECT svix_id FROM webhook_events WHERE processed_at < $1 \
+              ORDER BY svix_id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<Timestamptz, _>(cutoff)
+        .bind::<diesel::sql_types::BigInt, _>(chunk)
         .execute(conn)
+    })
 }
