@@ -319,7 +319,11 @@ async fn reconcile(
             r = reconcile::reconcile_recorded(&pool, &client, options, &metrics) => r,
             _ = &mut signal => {
                 eprintln!("interrupted: what was applied so far stays; nothing is tombstoned before a listing is complete");
-                code = ExitCode::from(130);
+                // A service stopped between two runs or in one exits 0: interrupting
+                // a reconcile is safe. A one-off run that was cut short is not a success.
+                if every.is_none() {
+                    code = ExitCode::from(130);
+                }
                 break;
             }
         };

@@ -7,6 +7,7 @@ mod binaries;
 mod dead_letters;
 mod ordering;
 mod organizations;
+mod reconcile;
 
 use std::time::Duration;
 
