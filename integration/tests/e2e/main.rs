@@ -5,6 +5,7 @@ mod backfill;
 mod batching;
 mod binaries;
 mod dead_letters;
+mod notify;
 mod ordering;
 mod organizations;
 mod reconcile;
