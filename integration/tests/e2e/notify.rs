@@ -282,3 +282,43 @@ async fn a_batch_sends_one_notification_per_changed_row() {
     expected.sort_by_key(|h| h.payload.to_string());
     assert_eq!(heard3, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_example_waits_for_a_user() {
+    let app = TestApp::spawn(Options::default()).await;
+    let mut listener = integration::wait_for_user::Listener::connect(&app.db.url)
+        .await
+        .expect("listens");
+
+    // Not there, and nothing comes: the wait ends with None at its timeout.
+    let none = listener
+        .wait_for_user("user_rd_never", Duration::from_millis(300))
+        .await
+        .expect("query");
+    assert!(none.is_none());
+
+    // Waiting first, the webhook landing meanwhile: the row is returned.
+    let mut waiting = listener;
+    let wait = tokio::spawn(async move {
+        let row = waiting
+            .wait_for_user("user_rd_1", Duration::from_secs(20))
+            .await;
+        (waiting, row)
+    });
+    let svix_id = app.post(&event("user.created", "user_rd_1", T0)).await;
+    let (mut listener, row) = wait.await.expect("wait task");
+    let row = row.expect("query").expect("the user arrived");
+    assert_eq!(row.get::<_, String>("id"), "user_rd_1");
+    assert_eq!(
+        row.get::<_, Option<String>>("email").as_deref(),
+        Some("john.doe@example.org")
+    );
+    app.wait_recorded(&svix_id).await;
+
+    // Already there before the wait: found at once.
+    let again = listener
+        .wait_for_user("user_rd_1", Duration::from_millis(1))
+        .await
+        .expect("query");
+    assert!(again.is_some());
+}
