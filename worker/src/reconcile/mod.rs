@@ -187,7 +187,11 @@ pub async fn reconcile(
         log_done("users", &summary.users, options.dry_run);
     }
     if options.kinds.organizations || options.kinds.memberships {
-        let bar = progress.kind("organizations");
+        let bar = progress.kind(if options.kinds.organizations {
+            "organizations"
+        } else {
+            "organizations (listing only)"
+        });
         let organizations = run.organizations(&bar, &mut summary.organizations).await?;
         bar.done(&summary.organizations);
         if options.kinds.organizations {
