@@ -615,3 +615,22 @@ async fn the_worker_binary_reconciles_dry_and_every_period() {
     assert!(db.user("user_rc_6").await.expect("6").deleted_at.is_some());
     clerk.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_spaced() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let clerk = FakeClerk::start(drifted(&db).await);
+    let client = clerk.client(2).with_spacing(Duration::from_millis(200));
+    let started = Instant::now();
+    reconcile::reconcile(&pool(&db), &client, users_only(true))
+        .await
+        .expect("dry run");
+    let requests = clerk.requests().len();
+    assert_eq!(requests, 4, "three pages and one lookup");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200) * (requests as u32 - 1),
+        "each request waited for its slot"
+    );
+    clerk.stop().await;
+}

@@ -543,6 +543,30 @@ mod tests {
     }
 
     #[test]
+    fn cursor_and_lookup_urls() {
+        let c = ClerkClient::new("https://api.clerk.com", "sk_test_x", 500).expect("client");
+        assert_eq!(
+            c.users_after_url(None).as_str(),
+            "https://api.clerk.com/v1/users?limit=500&order_by=%2Bcreated_at"
+        );
+        assert_eq!(
+            c.users_after_url(Some("user_2g&x")).as_str(),
+            "https://api.clerk.com/v1/users?limit=500&order_by=%2Bcreated_at&starting_after=user_2g%26x"
+        );
+    }
+
+    #[test]
+    fn requests_are_paced_for_the_key_s_instance() {
+        assert_eq!(spacing_for_key("sk_live_abc"), Duration::from_millis(12));
+        assert_eq!(spacing_for_key("sk_test_abc"), Duration::from_millis(125));
+        // Both stay under Clerk's limits (1,000 and 100 requests per 10 s).
+        assert!(Duration::from_secs(10).as_millis() / 12 < 1000);
+        assert!(Duration::from_secs(10).as_millis() / 125 < 100);
+        let c = ClerkClient::new("https://api.clerk.com", "sk_live_k", 1).expect("client");
+        assert_eq!(c.spacing(), Duration::from_millis(12));
+    }
+
+    #[test]
     fn the_key_is_not_in_debug_output() {
         let c = ClerkClient::new("https://api.clerk.com", "sk_test_secret", 10).expect("client");
         assert!(!format!("{c:?}").contains("sk_test_secret"));

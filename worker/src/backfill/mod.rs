@@ -59,17 +59,6 @@ pub struct Settings {
     secret_key: String,
 }
 
-impl Settings {
-    /// Settings given in full (tests; the binary reads [`Settings::from_env`]).
-    pub fn new(database_url: String, api_url: String, secret_key: String) -> Self {
-        Self {
-            database_url,
-            api_url,
-            secret_key,
-        }
-    }
-}
-
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
