@@ -551,6 +551,25 @@ async fn the_worker_binary_reconciles_dry_and_every_period() {
     );
     assert_eq!(snapshot(&db).await, before);
 
+    let out = command(&["--all-objects", "--dry-run"])
+        .output()
+        .await
+        .expect("worker runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for kind in ["users", "organizations", "memberships"] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(kind)),
+            "--all-objects reconciles {kind}: {stdout}"
+        );
+    }
+    let out = command(&["--every", "0s"])
+        .output()
+        .await
+        .expect("worker runs");
+    assert_eq!(out.status.code(), Some(2), "a zero period is refused");
+    assert_eq!(snapshot(&db).await, before);
+
     // --every: runs, pauses, runs again; serves its metrics; stops on SIGTERM.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
