@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod database;
 pub mod services;
+pub mod wait_for_user;
 pub mod webhooks;
 
 use std::{future::Future, time::Duration};

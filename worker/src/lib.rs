@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod dlq;
 pub mod http;
 pub mod metrics;
+pub mod reconcile;
 pub mod settings;
 pub mod startup;
 

@@ -36,6 +36,32 @@ enum Command {
         #[arg(long)]
         memberships: bool,
     },
+    /// Compare the tables with Clerk's Backend API and repair drift both ways: apply
+    /// what is missing or older, tombstone what Clerk confirms it no longer has (no
+    /// kind flag: users, organizations and memberships). Needs CLERK_SECRET_KEY.
+    Reconcile {
+        #[arg(long)]
+        users: bool,
+        #[arg(long)]
+        organizations: bool,
+        #[arg(long)]
+        memberships: bool,
+        /// Every kind clerk-sync keeps (today: users, organizations, memberships).
+        #[arg(long)]
+        all_objects: bool,
+        /// Compare and look up, change nothing; print what would change.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run again after this pause, forever (e.g. 6h), until SIGTERM or SIGINT.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        every: Option<Duration>,
+        /// Serve /metrics (clerk_sync_reconcile_*) and /healthz on this address.
+        #[arg(long)]
+        metrics_addr: Option<String>,
+        /// Tombstone even when more than 10% of a kind's rows look gone.
+        #[arg(long)]
+        force: bool,
+    },
     /// Delete webhook_events records older than a duration (e.g. 7d).
     Prune {
         /// e.g. 7d, 36h. Records younger than Svix's ~28 h retry window are what
@@ -155,6 +181,28 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             print!("{summary}");
         }
+        Command::Reconcile {
+            users,
+            organizations,
+            memberships,
+            all_objects,
+            dry_run,
+            every,
+            metrics_addr,
+            force,
+        } => {
+            let kinds = if all_objects {
+                worker::backfill::Kinds::all()
+            } else {
+                worker::backfill::Kinds::from_flags(users, organizations, memberships)
+            };
+            let options = worker::reconcile::Options {
+                kinds,
+                dry_run,
+                force,
+            };
+            return reconcile(options, every, metrics_addr).await;
+        }
         Command::Prune { older_than, force } => {
             if older_than < MIN_RETENTION && !force {
                 anyhow::bail!(
@@ -228,6 +276,88 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `worker reconcile`: once, or every `every` until a signal.
+async fn reconcile(
+    options: worker::reconcile::Options,
+    every: Option<Duration>,
+    metrics_addr: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use worker::reconcile;
+    let settings = match worker::backfill::Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if every.is_some_and(|d| d.is_zero()) {
+        eprintln!("--every must be longer than 0s");
+        return Ok(ExitCode::from(2));
+    }
+    let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "database migrated");
+    }
+    let pool = shared::db::pool(&settings.database_url, 2)?;
+    let client = settings.client()?;
+    let metrics = reconcile::Metrics::new();
+    let server = match &metrics_addr {
+        Some(addr) => {
+            let (server, port) = reconcile::metrics::serve(addr, metrics.clone())?;
+            tracing::info!(port, "serving /metrics and /healthz");
+            let handle = server.handle();
+            tokio::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
+    let signal = startup::shutdown_signal();
+    tokio::pin!(signal);
+    let mut code = ExitCode::SUCCESS;
+    loop {
+        tracing::info!(
+            api = %settings.api_url,
+            kinds = %options.kinds,
+            dry_run = options.dry_run,
+            "reconcile starting"
+        );
+        let result = tokio::select! {
+            r = reconcile::reconcile_recorded(&pool, &client, options, &metrics) => r,
+            _ = &mut signal => {
+                eprintln!("interrupted: what was applied so far stays; nothing is tombstoned before a listing is complete");
+                // A service stopped between two runs or in one exits 0: interrupting
+                // a reconcile is safe. A one-off run that was cut short is not a success.
+                if every.is_none() {
+                    code = ExitCode::from(130);
+                }
+                break;
+            }
+        };
+        match result {
+            Ok(summary) => print!("{summary}"),
+            Err(e) if every.is_some() => {
+                tracing::error!(error = %format!("{e:#}"), "reconcile failed; trying again at the next period");
+            }
+            Err(e) => {
+                if let Some(h) = &server {
+                    h.stop(false).await;
+                }
+                return Err(e);
+            }
+        }
+        let Some(pause) = every else { break };
+        tracing::info!(next_in = %humantime::format_duration(pause), "reconcile sleeping");
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = &mut signal => break,
+        }
+    }
+    if let Some(h) = server {
+        h.stop(false).await;
+    }
+    Ok(code)
 }
 
 fn print_table(letters: &[dlq::DeadLetter]) {

@@ -20,33 +20,47 @@ use worker::{
 
 use crate::T0;
 
-const KEY: &str = "sk_test_backfill_fake_key";
+pub(crate) const KEY: &str = "sk_test_backfill_fake_key";
 
 /// A scripted answer given before the real one.
 #[derive(Debug, Clone, Copy)]
-enum Fault {
+pub(crate) enum Fault {
     /// 429, with `Retry-After: n` when given.
     RateLimited(Option<u64>),
     /// 500.
     ServerError,
 }
 
+/// Called with the fake's state, the path and the offset, before each answer (to
+/// change what Clerk or the database holds in the middle of a run).
+pub(crate) type Hook = Box<dyn FnMut(&mut Clerk, &str, usize) + Send>;
+
 /// What the fake Backend API serves.
 #[derive(Default)]
-struct Clerk {
-    users: Vec<Value>,
-    organizations: Vec<Value>,
-    memberships: HashMap<String, Vec<Value>>,
-    /// (path, offset) → answers to give, in order, before the real page.
-    faults: HashMap<(String, usize), VecDeque<Fault>>,
+pub(crate) struct Clerk {
+    pub(crate) users: Vec<Value>,
+    pub(crate) organizations: Vec<Value>,
+    pub(crate) memberships: HashMap<String, Vec<Value>>,
+    /// Users found by a `user_id` lookup but not listed (created after the listing).
+    pub(crate) unlisted_users: Vec<Value>,
+    /// (path, offset) → answers to give, in order, before the real page. A
+    /// `starting_after` request counts as the offset just past its cursor.
+    pub(crate) faults: HashMap<(String, usize), VecDeque<Fault>>,
     /// Every request: (path, offset, order_by).
-    requests: Vec<(String, usize, Option<String>)>,
+    pub(crate) requests: Vec<(String, usize, Option<String>)>,
+    /// Every request's full query string and `Clerk-API-Version` header.
+    pub(crate) queries: Vec<(String, String, Option<String>)>,
     /// Serve users as `{"data": [...]}` instead of a bare array.
-    users_wrapped: bool,
+    pub(crate) users_wrapped: bool,
+    /// Answer `starting_after` requests as if the parameter did not exist.
+    pub(crate) ignore_cursor: bool,
+    /// Answer `user_id` lookups as if the filter did not exist.
+    pub(crate) ignore_user_id_filter: bool,
+    pub(crate) hook: Option<Hook>,
 }
 
 impl Clerk {
-    fn fault(mut self, path: &str, offset: usize, fault: Fault) -> Self {
+    pub(crate) fn fault(mut self, path: &str, offset: usize, fault: Fault) -> Self {
         self.faults
             .entry((path.to_owned(), offset))
             .or_default()
@@ -55,20 +69,53 @@ impl Clerk {
     }
 }
 
-type State = Arc<Mutex<Clerk>>;
+pub(crate) type State = Arc<Mutex<Clerk>>;
 
 async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(|q| q.into_inner())
         .unwrap_or_default();
+    // Repeated keys (`user_id=a&user_id=b`) are lost in the map above.
+    let user_ids: Vec<String> = reqwest::Url::parse(&format!("http://x/?{}", req.query_string()))
+        .map(|u| {
+            u.query_pairs()
+                .filter(|(k, _)| k == "user_id")
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     let number =
         |k: &str, default: usize| query.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
-    let (limit, offset) = (number("limit", 10), number("offset", 0));
+    let (limit, mut offset) = (number("limit", 10), number("offset", 0));
     let path = req.path().to_owned();
     let mut clerk = state.lock().expect("fake Clerk state");
+    let cursor = query
+        .get("starting_after")
+        .filter(|_| !clerk.ignore_cursor && path == "/v1/users");
+    if let Some(after) = cursor {
+        match clerk.users.iter().position(|u| u["id"] == after.as_str()) {
+            Some(i) => offset = i + 1,
+            None => {
+                return HttpResponse::BadRequest()
+                    .json(json!({"errors": [{"code": "resource_not_found"}]}))
+            }
+        }
+    }
     clerk
         .requests
         .push((path.clone(), offset, query.get("order_by").cloned()));
+    let version = req
+        .headers()
+        .get("clerk-api-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    clerk
+        .queries
+        .push((path.clone(), req.query_string().to_owned(), version));
+    if let Some(mut hook) = clerk.hook.take() {
+        hook(&mut clerk, &path, offset);
+        clerk.hook = Some(hook);
+    }
 
     let authorized = req
         .headers()
@@ -101,6 +148,23 @@ async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
 
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (items, wrapped) = match segments.as_slice() {
+        ["v1", "users"] if !user_ids.is_empty() && !clerk.ignore_user_id_filter => {
+            let found: Vec<Value> = clerk
+                .users
+                .iter()
+                .chain(&clerk.unlisted_users)
+                .filter(|u| user_ids.iter().any(|id| u["id"] == id.as_str()))
+                .cloned()
+                .collect();
+            return HttpResponse::Ok().json(Value::Array(found));
+        }
+        ["v1", "organizations", id] => {
+            return match clerk.organizations.iter().find(|o| o["id"] == *id) {
+                Some(o) => HttpResponse::Ok().json(o),
+                None => HttpResponse::NotFound()
+                    .json(json!({"errors": [{"code": "resource_not_found"}]})),
+            }
+        }
         ["v1", "users"] => (clerk.users.clone(), clerk.users_wrapped),
         ["v1", "organizations"] => (clerk.organizations.clone(), true),
         ["v1", "organizations", id, "memberships"] => (
@@ -118,14 +182,14 @@ async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
 }
 
 /// The fake Backend API, listening on 127.0.0.1.
-struct FakeClerk {
-    state: State,
-    url: String,
+pub(crate) struct FakeClerk {
+    pub(crate) state: State,
+    pub(crate) url: String,
     handle: ServerHandle,
 }
 
 impl FakeClerk {
-    fn start(clerk: Clerk) -> Self {
+    pub(crate) fn start(clerk: Clerk) -> Self {
         let state: State = Arc::new(Mutex::new(clerk));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
@@ -149,12 +213,12 @@ impl FakeClerk {
         }
     }
 
-    fn client(&self, page_size: usize) -> ClerkClient {
+    pub(crate) fn client(&self, page_size: usize) -> ClerkClient {
         ClerkClient::new(&self.url, KEY, page_size).expect("client")
     }
 
     /// The offsets requested of `path`, in order.
-    fn offsets(&self, path: &str) -> Vec<usize> {
+    pub(crate) fn offsets(&self, path: &str) -> Vec<usize> {
         self.state
             .lock()
             .expect("state")
@@ -165,18 +229,23 @@ impl FakeClerk {
             .collect()
     }
 
-    fn requests(&self) -> Vec<(String, usize, Option<String>)> {
+    pub(crate) fn requests(&self) -> Vec<(String, usize, Option<String>)> {
         self.state.lock().expect("state").requests.clone()
     }
 
-    async fn stop(self) {
+    /// Every request's (path, query string, Clerk-API-Version).
+    pub(crate) fn queries(&self) -> Vec<(String, String, Option<String>)> {
+        self.state.lock().expect("state").queries.clone()
+    }
+
+    pub(crate) async fn stop(self) {
         self.handle.stop(false).await;
     }
 }
 
 /// A user as the Backend API lists it: the fixture, with its own id, version, first
 /// name and primary email (the second address of the list, found by id).
-fn user(id: &str, version_ms: i64, first_name: &str) -> Value {
+pub(crate) fn user(id: &str, version_ms: i64, first_name: &str) -> Value {
     let mut u =
         shared::examples::event("user.created", id, version_ms).expect("example")["data"].take();
     u["first_name"] = first_name.into();
@@ -185,7 +254,7 @@ fn user(id: &str, version_ms: i64, first_name: &str) -> Value {
     u
 }
 
-fn organization(id: &str, version_ms: i64, name: &str) -> Value {
+pub(crate) fn organization(id: &str, version_ms: i64, name: &str) -> Value {
     let mut o = shared::examples::event("organization.created", id, version_ms).expect("example")
         ["data"]
         .take();
@@ -194,7 +263,7 @@ fn organization(id: &str, version_ms: i64, name: &str) -> Value {
     o
 }
 
-fn membership(
+pub(crate) fn membership(
     id: &str,
     organization_id: &str,
     user_id: &str,
@@ -210,12 +279,12 @@ fn membership(
     m
 }
 
-fn pool(db: &TestDb) -> shared::db::PgPool {
+pub(crate) fn pool(db: &TestDb) -> shared::db::PgPool {
     shared::db::pool(&db.url, 2).expect("pool")
 }
 
 /// Applies a Backend API object as a webhook would have, before the backfill.
-async fn apply_now(db: &TestDb, kind: ObjectKind, object: Value) -> Outcome {
+pub(crate) async fn apply_now(db: &TestDb, kind: ObjectKind, object: Value) -> Outcome {
     db.with(move |c| {
         let (change, subject) =
             object_change(kind, object.as_object().expect("an object")).expect("valid object");
@@ -225,7 +294,7 @@ async fn apply_now(db: &TestDb, kind: ObjectKind, object: Value) -> Outcome {
 }
 
 /// Applies a `user.deleted` webhook at `at_ms`.
-async fn delete_user(db: &TestDb, id: &str, at_ms: i64) {
+pub(crate) async fn delete_user(db: &TestDb, id: &str, at_ms: i64) {
     let event = integration::event("user.deleted", id, at_ms);
     db.with(move |c| {
         let body = serde_json::to_vec(&event).expect("json");
@@ -237,13 +306,13 @@ async fn delete_user(db: &TestDb, id: &str, at_ms: i64) {
 }
 
 #[derive(Debug, PartialEq)]
-struct OrgRow {
-    name: Option<String>,
-    slug: Option<String>,
-    version: i64,
+pub(crate) struct OrgRow {
+    pub(crate) name: Option<String>,
+    pub(crate) slug: Option<String>,
+    pub(crate) version: i64,
 }
 
-async fn org_row(db: &TestDb, id: &str) -> Option<OrgRow> {
+pub(crate) async fn org_row(db: &TestDb, id: &str) -> Option<OrgRow> {
     let id = id.to_owned();
     db.with(move |c| {
         use diesel::prelude::*;
@@ -264,14 +333,14 @@ async fn org_row(db: &TestDb, id: &str) -> Option<OrgRow> {
 }
 
 #[derive(Debug, PartialEq)]
-struct MembershipRow {
-    organization_id: String,
-    user_id: Option<String>,
-    role: Option<String>,
-    has_user_data: bool,
+pub(crate) struct MembershipRow {
+    pub(crate) organization_id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) has_user_data: bool,
 }
 
-async fn membership_row(db: &TestDb, id: &str) -> Option<MembershipRow> {
+pub(crate) async fn membership_row(db: &TestDb, id: &str) -> Option<MembershipRow> {
     let id = id.to_owned();
     db.with(move |c| {
         use diesel::prelude::*;
@@ -502,7 +571,10 @@ async fn backfill_runs_again_with_the_same_result() {
     // The same versions again land again (a no-op rewrite); the tombstone is stale.
     assert_eq!(second.users, first.users);
     assert_eq!(second.organizations, first.organizations);
-    assert_eq!(second.memberships, first.memberships);
+    // The deleted user's membership was written as a tombstone by the first run
+    // (a membership of a deleted user is one), so the second run's copy is stale.
+    assert_eq!(first.memberships, counts(4, 4, 0, 0));
+    assert_eq!(second.memberships, counts(4, 3, 1, 0));
     for (i, before) in (1..=5).zip(users_before) {
         let after = db.user(&format!("user_bf_{i}")).await;
         let strip = |u: Option<shared::models::User>| {

@@ -6,9 +6,11 @@ mod batching;
 mod binaries;
 mod convergence;
 mod dead_letters;
+mod notify;
 mod ordering;
 mod organizations;
 mod prune;
+mod reconcile;
 mod safety;
 
 use std::time::Duration;

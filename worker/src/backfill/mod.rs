@@ -19,7 +19,8 @@
 //! Organizations deleted in Clerk are not listed, so their memberships are not read.
 //!
 //! Backfill adds and updates rows; it does not delete rows of objects that are
-//! missing from Clerk (a missed `user.deleted` is not detected).
+//! missing from Clerk (a missed `user.deleted` is not detected): `worker reconcile`
+//! does that too (see [`crate::reconcile`]).
 
 mod client;
 
@@ -40,8 +41,8 @@ use shared::{
 use tracing::{info, warn};
 
 pub use client::{
-    parse_page, retry_after, ClerkClient, ClientError, Listing, Page, Retry, DEFAULT_API_URL,
-    MAX_PAGE_SIZE,
+    parse_page, retry_after, spacing_for_key, ClerkClient, ClientError, ClientStats, Listing, Page,
+    Retry, CLERK_API_VERSION, DEFAULT_API_URL, MAX_IDS_PER_LOOKUP, MAX_PAGE_SIZE,
 };
 
 use crate::{
@@ -49,7 +50,7 @@ use crate::{
     database,
 };
 
-/// What `worker backfill` needs from the environment.
+/// What `worker backfill` and `worker reconcile` need from the environment.
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -73,7 +74,7 @@ impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let secret_key = config::required(
             "CLERK_SECRET_KEY",
-            "backfill reads Clerk's Backend API with the instance's secret key \
+            "backfill and reconcile read Clerk's Backend API with the instance's secret key \
              (sk_live_… or sk_test_…, in the Clerk dashboard under API keys)",
         )?
         .trim()
@@ -81,7 +82,7 @@ impl Settings {
         if secret_key.starts_with("pk_") {
             return Err(ConfigError::new(
                 "CLERK_SECRET_KEY",
-                "holds a publishable key (pk_…): backfill needs the secret key (sk_…)",
+                "holds a publishable key (pk_…): backfill and reconcile need the secret key (sk_…)",
             ));
         }
         let api_url = config::string("CLERK_API_URL", DEFAULT_API_URL)?;
@@ -362,15 +363,39 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
         read: items.len() as u64,
         ..Counts::default()
     };
-    let mut changes: Vec<(String, Change, Option<String>)> = Vec::with_capacity(items.len());
-    for item in &items {
+    let (changes, skipped) = changes_of(kind, &items);
+    counts.skipped += skipped;
+    if changes.is_empty() {
+        return Ok(counts);
+    }
+    let outcomes = apply_changes(pool, kind_name(kind), changes).await?;
+    for (_, outcome) in outcomes {
+        match outcome {
+            Outcome::Applied => counts.applied += 1,
+            Outcome::Stale => counts.stale += 1,
+            // apply_object gives neither for an object change.
+            Outcome::Duplicate | Outcome::Ignored => counts.skipped += 1,
+        }
+    }
+    Ok(counts)
+}
+
+/// The changes Clerk objects make (id, change, the user it holds personal data
+/// about), and how many objects cannot be applied (each logged with its id).
+pub(crate) fn changes_of(
+    kind: ObjectKind,
+    items: &[Value],
+) -> (Vec<(String, Change, Option<String>)>, u64) {
+    let mut skipped = 0;
+    let mut changes = Vec::with_capacity(items.len());
+    for item in items {
         let id = item
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or("<no id>")
             .to_owned();
         let Some(object) = item.as_object() else {
-            counts.skipped += 1;
+            skipped += 1;
             warn!(
                 kind = kind_name(kind),
                 "skipping an entry that is not a JSON object"
@@ -380,13 +405,25 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
         match object_change(kind, object) {
             Ok((change, subject)) => changes.push((id, change, subject)),
             Err(e) => {
-                counts.skipped += 1;
+                skipped += 1;
                 warn!(kind = kind_name(kind), object_id = %id, reason = %e, "skipping an object that cannot be applied");
             }
         }
     }
+    (changes, skipped)
+}
+
+/// Applies `changes` (id, change, the user it holds personal data about) in one
+/// transaction, in id order, each under the ordering guard; retries the transaction
+/// on database errors. Returns the outcomes in id order. Backfill and reconcile
+/// share it.
+pub(crate) async fn apply_changes(
+    pool: &PgPool,
+    what: &str,
+    mut changes: Vec<(String, Change, Option<String>)>,
+) -> anyhow::Result<Vec<(String, Outcome)>> {
     if changes.is_empty() {
-        return Ok(counts);
+        return Ok(Vec::new());
     }
     // Take row locks in id order, as the worker's batches do, so that a backfill
     // and live workers cannot deadlock each other.
@@ -408,29 +445,22 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
         match result {
             Ok(outcomes) => break outcomes,
             Err(e) if tries < PAGE_TRIES => {
-                warn!(kind = kind_name(kind), error = %e, retry_in = ?wait, "applying a page failed; retrying it");
+                warn!(kind = what, error = %e, retry_in = ?wait, "applying a page failed; retrying it");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }
             Err(e) => {
                 return Err(e).with_context(|| {
-                    format!(
-                        "could not apply a page of {} to Postgres after {tries} tries",
-                        kind_name(kind)
-                    )
+                    format!("could not apply a page of {what} to Postgres after {tries} tries")
                 })
             }
         }
     };
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Applied => counts.applied += 1,
-            Outcome::Stale => counts.stale += 1,
-            // apply_object gives neither for an object change.
-            Outcome::Duplicate | Outcome::Ignored => counts.skipped += 1,
-        }
-    }
-    Ok(counts)
+    Ok(changes
+        .iter()
+        .map(|(id, _, _)| id.clone())
+        .zip(outcomes)
+        .collect())
 }
 
 fn listing_name(listing: &Listing) -> String {
@@ -443,7 +473,7 @@ fn listing_name(listing: &Listing) -> String {
     }
 }
 
-fn kind_name(kind: ObjectKind) -> &'static str {
+pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::User => "users",
         ObjectKind::Organization => "organizations",

@@ -1,0 +1,10 @@
+DROP TRIGGER organization_memberships_notify_delete ON organization_memberships;
+DROP TRIGGER organization_memberships_notify_update ON organization_memberships;
+DROP TRIGGER organization_memberships_notify_insert ON organization_memberships;
+DROP TRIGGER organizations_notify_delete ON organizations;
+DROP TRIGGER organizations_notify_update ON organizations;
+DROP TRIGGER organizations_notify_insert ON organizations;
+DROP TRIGGER users_notify_delete ON users;
+DROP TRIGGER users_notify_update ON users;
+DROP TRIGGER users_notify_insert ON users;
+DROP FUNCTION clerk_sync_notify();

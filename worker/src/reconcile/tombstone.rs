@@ -1,0 +1,97 @@
+//! The tombstones reconcile writes for objects Clerk no longer has: what a delete
+//! webhook would write.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use shared::models::{NewMembership, NewOrganization, NewUser};
+
+use super::local::{LiveMembership, LiveRow};
+use crate::apply::{Change, ObjectKind};
+
+/// The version a reconcile tombstone carries: now, or the stored version if that is
+/// later (a delete is terminal; the tombstone keeps the greater version).
+fn tombstone_version(stored: DateTime<Utc>) -> DateTime<Utc> {
+    Utc::now().max(stored)
+}
+
+/// `{object, id, deleted}`, as a delete webhook's data.
+fn stub(object: &str, id: &str) -> Value {
+    json!({ "object": object, "id": id, "deleted": true })
+}
+
+/// The tombstone of a gone user or organization: what a delete webhook writes.
+pub(super) fn tombstone_change(
+    kind: ObjectKind,
+    row: &LiveRow,
+) -> (String, Change, Option<String>) {
+    let at = tombstone_version(row.clerk_updated_at);
+    let id = row.id.clone();
+    match kind {
+        ObjectKind::Organization => (
+            id.clone(),
+            Change::Organization(NewOrganization {
+                id: id.clone(),
+                name: None,
+                slug: row.kept.clone(),
+                image_url: None,
+                created_by: None,
+                public_metadata: None,
+                data: Some(stub("organization", &id)),
+                clerk_created_at: None,
+                clerk_updated_at: at,
+                deleted_at: Some(at),
+            }),
+            None,
+        ),
+        _ => (
+            id.clone(),
+            Change::User(NewUser {
+                id: id.clone(),
+                email: None,
+                first_name: None,
+                last_name: None,
+                username: None,
+                image_url: None,
+                external_id: row.kept.clone(),
+                public_metadata: None,
+                data: Some(stub("user", &id)),
+                clerk_created_at: None,
+                clerk_updated_at: at,
+                deleted_at: Some(at),
+            }),
+            Some(id),
+        ),
+    }
+}
+
+/// The tombstone of a gone membership.
+pub(super) fn membership_tombstone(m: &LiveMembership) -> (String, Change, Option<String>) {
+    let at = tombstone_version(m.clerk_updated_at);
+    (
+        m.id.clone(),
+        Change::Membership(NewMembership {
+            id: m.id.clone(),
+            organization_id: m.organization_id.clone(),
+            user_id: m.user_id.clone(),
+            role: None,
+            public_metadata: None,
+            data: Some(stub("organization_membership", &m.id)),
+            clerk_created_at: None,
+            clerk_updated_at: at,
+            deleted_at: Some(at),
+        }),
+        m.user_id.clone(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tombstone_never_goes_back_in_time() {
+        let future = Utc::now() + chrono::Duration::days(1);
+        assert_eq!(tombstone_version(future), future);
+        assert!(tombstone_version(DateTime::<Utc>::UNIX_EPOCH) > DateTime::<Utc>::UNIX_EPOCH);
+    }
+}
