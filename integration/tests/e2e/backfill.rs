@@ -167,10 +167,17 @@ async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
         }
         ["v1", "users"] => (clerk.users.clone(), clerk.users_wrapped),
         ["v1", "organizations"] => (clerk.organizations.clone(), true),
-        ["v1", "organizations", id, "memberships"] => (
-            clerk.memberships.get(*id).cloned().unwrap_or_default(),
-            true,
-        ),
+        ["v1", "organizations", id, "memberships"] => {
+            // Clerk answers 404 for the memberships of an organization it no longer has.
+            if !clerk.organizations.iter().any(|o| o["id"] == *id) {
+                return HttpResponse::NotFound()
+                    .json(json!({"errors": [{"code": "resource_not_found"}]}));
+            }
+            (
+                clerk.memberships.get(*id).cloned().unwrap_or_default(),
+                true,
+            )
+        }
         _ => return HttpResponse::NotFound().json(json!({"errors": [{"code": "not_found"}]})),
     };
     let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
@@ -627,6 +634,39 @@ async fn backfill_reads_only_the_kinds_asked_for() {
     assert_eq!(db.count("organizations").await, 0);
     assert!(only_users.to_string().contains("users"));
     assert!(!only_users.to_string().contains("memberships"));
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_deleted_during_the_backfill_is_skipped() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let mut instance = instance();
+    instance.faults.clear();
+    // While the first organization's memberships are read, the second one is
+    // deleted in Clerk: its memberships listing answers 404.
+    instance.hook = Some(Box::new(|clerk: &mut Clerk, path: &str, _offset: usize| {
+        if path == "/v1/organizations/org_bf_a/memberships" {
+            clerk.organizations.retain(|o| o["id"] != "org_bf_b");
+        }
+    }));
+    let clerk = FakeClerk::start(instance);
+    let summary = backfill::backfill(&pool(&db), &clerk.client(500), Kinds::all())
+        .await
+        .expect("the backfill carries on past a deleted organization");
+    assert_eq!(summary.organizations_gone, 1, "{summary}");
+    assert!(
+        summary
+            .to_string()
+            .contains("deleted in Clerk during the run"),
+        "{summary}"
+    );
+    assert_eq!(
+        membership_row(&db, "orgmem_bf_b1").await,
+        None,
+        "nothing read for the deleted organization"
+    );
+    assert!(membership_row(&db, "orgmem_bf_a1").await.is_some());
     clerk.stop().await;
 }
 

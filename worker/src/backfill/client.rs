@@ -125,6 +125,13 @@ pub enum ClientError {
     BadBody { url: String, reason: String },
 }
 
+impl ClientError {
+    /// Clerk answered 404: the object (or the one a listing belongs to) is gone.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Rejected { status: 404, .. })
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone, Default)]
 pub struct Page {

@@ -200,6 +200,8 @@ pub struct Summary {
     pub memberships: Counts,
     /// Organizations whose memberships were read.
     pub organizations_scanned: u64,
+    /// Organizations deleted in Clerk between their listing and their memberships'.
+    pub organizations_gone: u64,
 }
 
 impl fmt::Display for Summary {
@@ -221,6 +223,13 @@ impl fmt::Display for Summary {
                     c.applied, c.stale, c.skipped, c.read
                 )?;
             }
+        }
+        if self.organizations_gone > 0 {
+            writeln!(
+                f,
+                "  {} organizations deleted in Clerk during the run: their memberships were not read",
+                self.organizations_gone
+            )?;
         }
         Ok(())
     }
@@ -289,7 +298,7 @@ pub async fn backfill(
             for (i, organization_id) in organization_ids.into_iter().enumerate() {
                 bar.set_note(format!(" (organization {}/{total})", i + 1));
                 let listing = Listing::Memberships { organization_id };
-                read_and_apply(
+                let read = read_and_apply(
                     pool,
                     client,
                     &listing,
@@ -298,8 +307,25 @@ pub async fn backfill(
                     &mut summary.memberships,
                     &mut |_| {},
                 )
-                .await?;
-                summary.organizations_scanned += 1;
+                .await;
+                match read {
+                    Ok(()) => summary.organizations_scanned += 1,
+                    // Deleted in Clerk since it was listed: its delete webhook (or
+                    // reconcile) tombstones it; there is nothing more to read.
+                    Err(e)
+                        if e.downcast_ref::<ClientError>()
+                            .is_some_and(ClientError::is_not_found) =>
+                    {
+                        if let Listing::Memberships { organization_id } = &listing {
+                            warn!(
+                                organization_id,
+                                "organization deleted in Clerk during the backfill (its memberships answer 404): skipped"
+                            );
+                        }
+                        summary.organizations_gone += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             bar.done(&summary.memberships);
             let c = summary.memberships;
