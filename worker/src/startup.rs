@@ -62,7 +62,9 @@ impl Worker {
         let pool = db::pool(&settings.database_url, pool_size)?;
         let metrics = Metrics::new();
         let admin = admin_state(&settings, &pool);
-        let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone(), admin)?;
+        let probe = http::DatabaseProbe::new(settings.database_url.clone());
+        let (server, metrics_port) =
+            http::serve(&settings.metrics_addr, metrics.clone(), probe, admin)?;
         let server_handle = server.handle();
         tokio::spawn(server);
         let stop = CancellationToken::new();
