@@ -1,13 +1,18 @@
 //! Publishing events to RabbitMQ with publisher confirms, and keeping the channel
 //! alive across broker restarts.
 //!
-//! A supervisor task owns the connection: it connects, declares the topology, puts a
-//! confirm-mode channel in place, and when that channel breaks, reconnects with a
-//! capped backoff. Requests take the current channel; while there is none they get
-//! [`PublishError::Unavailable`] at once, and the receiver answers 503.
+//! A supervisor task owns the connection: it connects, declares the topology, puts
+//! [`PUBLISH_CHANNELS`] confirm-mode channels in place, and when one breaks (or can
+//! no longer be trusted, see [`PUBLISH_CHANNELS`]), reconnects with a capped
+//! backoff. A request takes a free channel, one publish per channel at a time; while
+//! there are none it gets [`PublishError::Unavailable`] at once, and the receiver
+//! answers 503.
 
 use std::{
-    sync::{Arc, RwLock},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, RwLock,
+    },
     time::{Duration, Instant},
 };
 
@@ -17,6 +22,7 @@ use lapin::{
     BasicProperties, Channel, Confirmation, Connection,
 };
 use shared::{amqp, topology::headers, topology::Topology};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -25,6 +31,14 @@ use crate::metrics::Metrics;
 /// How long to wait for the broker's confirm before answering 503. Svix gives an
 /// endpoint 15 s.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Confirm-mode channels a receiver publishes on. Each carries one publish at a
+/// time: RabbitMQ may confirm several publishes of a channel with one
+/// `basic.ack multiple`, and lapin then attaches a `basic.return` to whichever of
+/// their confirms it resolves first, so with two publishes in flight on a channel an
+/// unroutable one could look confirmed. With one, a confirm and the return before it
+/// are that publish's own (and the return's `message_id` is checked all the same).
+pub const PUBLISH_CHANNELS: usize = 32;
 
 /// Why an event could not be made durable. Every variant is a 503: Svix retries.
 #[derive(Debug, thiserror::Error)]
@@ -54,10 +68,27 @@ pub struct Publisher {
     inner: Arc<Inner>,
 }
 
+/// The channels of one connection, each with its turn.
+struct Pool {
+    channels: Vec<Channel>,
+    turns: Vec<Arc<Mutex<()>>>,
+}
+
+impl Pool {
+    fn usable(&self) -> bool {
+        self.channels.iter().all(|c| c.status().connected())
+    }
+}
+
 struct Inner {
     url: String,
     topology: Topology,
-    channel: RwLock<Option<Channel>>,
+    pool: RwLock<Option<Arc<Pool>>>,
+    next: AtomicUsize,
+    /// Set when a channel can no longer be trusted with one publish at a time (a
+    /// confirm timed out and is still pending, or a return named another message):
+    /// the supervisor replaces the connection.
+    poisoned: AtomicBool,
     changed: tokio::sync::Notify,
     metrics: Metrics,
 }
@@ -74,7 +105,9 @@ impl Publisher {
         let inner = Arc::new(Inner {
             url,
             topology,
-            channel: RwLock::new(None),
+            pool: RwLock::new(None),
+            next: AtomicUsize::new(0),
+            poisoned: AtomicBool::new(false),
             changed: tokio::sync::Notify::new(),
             metrics,
         });
@@ -82,17 +115,17 @@ impl Publisher {
         Self { inner }
     }
 
-    fn current(&self) -> Option<Channel> {
-        let guard = self.inner.channel.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().filter(|c| c.status().connected()).cloned()
+    fn current(&self) -> Option<Arc<Pool>> {
+        let guard = self.inner.pool.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().filter(|p| p.usable()).cloned()
     }
 
-    /// Whether a confirm-mode channel is open.
+    /// Whether the confirm-mode channels are open.
     pub fn is_ready(&self) -> bool {
         self.current().is_some()
     }
 
-    /// Waits up to `timeout` for a usable channel.
+    /// Waits up to `timeout` for usable channels.
     pub async fn wait_connected(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
@@ -104,9 +137,24 @@ impl Publisher {
         self.is_ready()
     }
 
+    /// A free channel of `pool`, or the next one's turn when all are busy.
+    async fn take_turn(&self, pool: &Pool) -> (Channel, OwnedMutexGuard<()>) {
+        let n = pool.channels.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        for k in 0..n {
+            let i = (start + k) % n;
+            if let Ok(turn) = pool.turns[i].clone().try_lock_owned() {
+                return (pool.channels[i].clone(), turn);
+            }
+        }
+        let i = start % n;
+        let turn = pool.turns[i].clone().lock_owned().await;
+        (pool.channels[i].clone(), turn)
+    }
+
     /// Publishes and waits for the broker's confirm.
     pub async fn publish(&self, event: Outgoing<'_>) -> Result<(), PublishError> {
-        let channel = self.current().ok_or(PublishError::Unavailable)?;
+        let pool = self.current().ok_or(PublishError::Unavailable)?;
         let mut table = FieldTable::default();
         amqp::set_str(&mut table, headers::SVIX_ID, event.svix_id);
         amqp::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
@@ -125,7 +173,8 @@ impl Publisher {
 
         let started = Instant::now();
         let result = tokio::time::timeout(CONFIRM_TIMEOUT, async {
-            channel
+            let (channel, turn) = self.take_turn(&pool).await;
+            let confirmation = channel
                 .basic_publish(
                     self.inner.topology.exchange().into(),
                     event.event_type.into(),
@@ -137,41 +186,73 @@ impl Publisher {
                     props,
                 )
                 .await?
-                .await
+                .await;
+            drop(turn);
+            confirmation
         })
         .await;
         let outcome = match result {
             Err(_) => Err(PublishError::Timeout(CONFIRM_TIMEOUT)),
             Ok(Err(e)) => Err(PublishError::Channel(e)),
             Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Returned),
-            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Nacked),
-            // Only without confirm mode, which this channel always has.
+            Ok(Ok(Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)))) => {
+                let theirs = returned
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|s| s.as_str());
+                if theirs != Some(event.svix_id) {
+                    warn!(
+                        returned_message_id = theirs.unwrap_or("<none>"),
+                        "the broker's return for another message came with this confirm; \
+                         replacing the connection"
+                    );
+                    self.inner.poisoned.store(true, Ordering::SeqCst);
+                }
+                Err(PublishError::Returned)
+            }
+            Ok(Ok(Confirmation::Nack(None))) => Err(PublishError::Nacked),
+            // Only without confirm mode, which these channels always have.
             Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Unavailable),
         };
         self.inner
             .metrics
             .confirm_seconds
             .observe(started.elapsed().as_secs_f64());
+        if let Err(PublishError::Timeout(_)) = outcome {
+            // The publish may still be pending on its channel: that channel no longer
+            // carries one publish at a time.
+            self.inner.poisoned.store(true, Ordering::SeqCst);
+        }
         if matches!(
             outcome,
             Err(PublishError::Channel(_)) | Err(PublishError::Timeout(_))
-        ) {
-            // Let the supervisor check the channel now rather than at its next tick.
+        ) || self.inner.poisoned.load(Ordering::SeqCst)
+        {
+            // Let the supervisor check the channels now rather than at its next tick.
             self.inner.changed.notify_one();
         }
         outcome
     }
 }
 
-async fn open(inner: &Inner) -> anyhow::Result<(Connection, Channel)> {
+async fn open(inner: &Inner) -> anyhow::Result<(Connection, Pool)> {
     let conn = amqp::connect(&inner.url, "clerk-sync receiver").await?;
-    let channel = conn.create_channel().await?;
-    inner.topology.declare(&channel).await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    Ok((conn, channel))
+    let mut channels = Vec::with_capacity(PUBLISH_CHANNELS);
+    for i in 0..PUBLISH_CHANNELS {
+        let channel = conn.create_channel().await?;
+        if i == 0 {
+            inner.topology.declare(&channel).await?;
+        }
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        channels.push(channel);
+    }
+    let turns = (0..channels.len())
+        .map(|_| Arc::new(Mutex::new(())))
+        .collect();
+    Ok((conn, Pool { channels, turns }))
 }
 
 async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
@@ -180,12 +261,15 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
     let mut was_down_logged = false;
     while !stop.is_cancelled() {
         match open(&inner).await {
-            Ok((conn, channel)) => {
+            Ok((conn, pool)) => {
                 info!(
+                    channels = PUBLISH_CHANNELS,
                     "connected to RabbitMQ, publishing to {}",
                     inner.topology.exchange()
                 );
-                *inner.channel.write().unwrap_or_else(|e| e.into_inner()) = Some(channel.clone());
+                inner.poisoned.store(false, Ordering::SeqCst);
+                let pool = Arc::new(pool);
+                *inner.pool.write().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
                 inner.metrics.broker_connected.set(1);
                 backoff = Duration::from_millis(200);
                 was_down_logged = false;
@@ -196,17 +280,22 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
                         _ = inner.changed.notified() => {},
                         _ = tokio::time::sleep(Duration::from_millis(250)) => {},
                     }
-                    if !(channel.status().connected() && conn.status().connected()) {
+                    if !(pool.usable() && conn.status().connected())
+                        || inner.poisoned.load(Ordering::SeqCst)
+                    {
                         break;
                     }
                 }
-                *inner.channel.write().unwrap_or_else(|e| e.into_inner()) = None;
+                *inner.pool.write().unwrap_or_else(|e| e.into_inner()) = None;
                 inner.metrics.broker_connected.set(0);
                 if stop.is_cancelled() {
                     let _ = conn.close(200, "receiver shutting down".into()).await;
                     return;
                 }
-                warn!("lost the RabbitMQ channel; reconnecting (requests get 503 meanwhile)");
+                if inner.poisoned.load(Ordering::SeqCst) {
+                    let _ = conn.close(200, "replacing channels".into()).await;
+                }
+                warn!("lost a RabbitMQ channel; reconnecting (requests get 503 meanwhile)");
             }
             Err(e) => {
                 if !was_down_logged {

@@ -384,3 +384,75 @@ async fn encoded_bodies_get_415_and_publish_nothing() {
     assert_eq!(app.post_raw(body.clone(), &headers).await.status(), 200);
     assert_published(&app, &[&id]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unroutable_event_never_gets_a_200_even_when_confirms_coalesce() {
+    use lapin::{options::QueueBindOptions, types::FieldTable};
+    let app = TestApp::receiver_only(Options::default()).await;
+    // Only user events are routable now: organization events come back unroutable,
+    // interleaved with routable ones, so the broker's acks cover both kinds at once.
+    let topology = &app.broker.topology;
+    let channel = app.broker.channel().await;
+    channel
+        .queue_bind(
+            topology.events_queue().as_str().into(),
+            topology.exchange().as_str().into(),
+            "user.#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind user.#");
+    channel
+        .queue_unbind(
+            topology.events_queue().as_str().into(),
+            topology.exchange().as_str().into(),
+            "#".into(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("unbind #");
+
+    let sends = (0..600).map(|n| {
+        let event_type = if n % 2 == 0 {
+            "user.created"
+        } else {
+            "organization.created"
+        };
+        let e = event(event_type, &format!("obj_{n}"), 1_716_883_200_000);
+        let id = format!("msg_{}", unique());
+        let app = &app;
+        async move {
+            let status = app.post_as(&id, &e).await;
+            (id, event_type, status)
+        }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let accepted: Vec<&(String, &str, u16)> = results.iter().filter(|r| r.2 == 200).collect();
+    let queued: std::collections::HashSet<String> = app
+        .broker
+        .wait_count(
+            &topology.events_queue(),
+            accepted.len(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .iter()
+        .filter_map(|m| m.message_id())
+        .collect();
+    for (id, event_type, status) in &results {
+        if *event_type == "organization.created" {
+            assert_eq!(
+                *status, 503,
+                "{id}: an unroutable event was answered {status}"
+            );
+        }
+        if *status == 200 {
+            assert!(
+                queued.contains(id),
+                "{id} ({event_type}) got a 200 but is not queued"
+            );
+        }
+    }
+    assert!(!accepted.is_empty(), "routable events are accepted");
+}
