@@ -3,6 +3,7 @@
 //! worker through the same `build`/`start` functions the binaries call.
 
 pub mod broker;
+pub mod chaos;
 pub mod database;
 pub mod services;
 pub mod wait_for_user;
@@ -57,6 +58,10 @@ pub struct Options {
     pub receiver_amqp_url: Option<String>,
     /// The worker's `STORE_PAYLOADS`.
     pub store_payloads: bool,
+    /// Overrides the workers' broker URL (to go through a [`chaos::ChaosProxy`]).
+    pub worker_amqp_url: Option<String>,
+    /// Overrides the workers' database URL (likewise).
+    pub worker_database_url: Option<String>,
     /// `ADMIN_TOKEN` of the workers: the operator page is on when set.
     pub admin_token: Option<String>,
 }
@@ -72,6 +77,8 @@ impl Default for Options {
             max_body_bytes: 1_048_576,
             receiver_amqp_url: None,
             store_payloads: false,
+            worker_amqp_url: None,
+            worker_database_url: None,
             admin_token: None,
         }
     }
@@ -139,9 +146,17 @@ impl TestApp {
 
     pub fn worker_settings(&self) -> worker::Settings {
         worker::Settings {
-            database_url: self.db.url.clone(),
+            database_url: self
+                .options
+                .worker_database_url
+                .clone()
+                .unwrap_or_else(|| self.db.url.clone()),
             amqp: AmqpSettings {
-                url: AMQP_URL.to_owned(),
+                url: self
+                    .options
+                    .worker_amqp_url
+                    .clone()
+                    .unwrap_or_else(|| AMQP_URL.to_owned()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),

@@ -4,6 +4,7 @@
 mod backfill;
 mod batching;
 mod binaries;
+mod chaos;
 mod convergence;
 mod dead_letters;
 mod notify;
