@@ -260,3 +260,262 @@ async fn sigterm_under_load_finishes_in_flight_events_and_exits_zero() {
         .iter()
         .all(|e| e.outcome == "applied" && e.attempts == 1));
 }
+
+/// What one history ends in.
+#[derive(Debug, Clone, PartialEq)]
+enum Final {
+    Live(String),
+    Deleted,
+}
+
+/// Posts until the receiver accepts, as Svix retries a 503.
+async fn post_until_accepted(app: &TestApp, svix_id: &str, e: &serde_json::Value) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if app.post_as(svix_id, e).await == 200 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{svix_id} never accepted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shuffled_histories_converge_through_a_killed_worker_and_a_broker_restart() {
+    use rand::{seq::SliceRandom, Rng, SeedableRng};
+    let app = TestApp::spawn(Options {
+        workers: 0,
+        batch_size: 25,
+        store_payloads: true,
+        ..Options::default()
+    })
+    .await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let fresh = || format!("msg_{}", integration::unique());
+    let mut posts: Vec<(String, serde_json::Value)> = Vec::new();
+    let (mut users, mut orgs, mut members) = (Vec::new(), Vec::new(), Vec::new());
+
+    for n in 0..40 {
+        let id = format!("user_cv{n}");
+        let updates = rng.gen_range(0..4);
+        posts.push((fresh(), user_event("user.created", &id, T0, "v0")));
+        for u in 1..=updates {
+            let e = user_event("user.updated", &id, T0 + u * 1000, &format!("v{u}"));
+            posts.push((fresh(), e));
+        }
+        let deleted = rng.gen_bool(0.25);
+        if deleted {
+            // Sometimes older than the last update (a timestamp in seconds).
+            let at = if rng.gen_bool(0.5) {
+                T0 + 500
+            } else {
+                T0 + 10_000
+            };
+            posts.push((fresh(), event("user.deleted", &id, at)));
+        }
+        let end = if deleted {
+            Final::Deleted
+        } else {
+            Final::Live(format!("v{updates}"))
+        };
+        users.push((id, end));
+    }
+    for n in 0..10 {
+        let id = format!("org_cv{n}");
+        let updates = rng.gen_range(0..3);
+        for u in 0..=updates {
+            let kind = if u == 0 {
+                "organization.created"
+            } else {
+                "organization.updated"
+            };
+            let mut e = event(kind, &id, T0 + u * 1000);
+            e["data"]["name"] = format!("o{u}").into();
+            posts.push((fresh(), e));
+        }
+        let deleted = rng.gen_bool(0.2);
+        if deleted {
+            posts.push((fresh(), event("organization.deleted", &id, T0 + 10_000)));
+        }
+        let end = if deleted {
+            Final::Deleted
+        } else {
+            Final::Live(format!("o{updates}"))
+        };
+        orgs.push((id, end));
+    }
+    for (u, (user, user_end)) in users.iter().enumerate() {
+        for k in 0..rng.gen_range(1..=3usize) {
+            let o = (u + k * 3) % orgs.len();
+            let (org, org_end) = &orgs[o];
+            let id = format!("orgmem_cv{u}_{o}");
+            let member = |kind: &str, at: i64, role: &str| {
+                let mut e = event(kind, &id, at);
+                e["data"]["organization"]["id"] = org.as_str().into();
+                e["data"]["public_user_data"]["user_id"] = user.as_str().into();
+                e["data"]["role"] = role.into();
+                e
+            };
+            posts.push((fresh(), member("organizationMembership.created", T0, "r0")));
+            let mut role = "r0";
+            if rng.gen_bool(0.5) {
+                posts.push((
+                    fresh(),
+                    member("organizationMembership.updated", T0 + 1000, "r1"),
+                ));
+                role = "r1";
+            }
+            let removed = rng.gen_bool(0.15);
+            if removed {
+                posts.push((
+                    fresh(),
+                    member("organizationMembership.deleted", T0 + 5000, role),
+                ));
+            }
+            let gone = removed || *org_end == Final::Deleted || *user_end == Final::Deleted;
+            let end = if gone {
+                Final::Deleted
+            } else {
+                Final::Live(role.to_owned())
+            };
+            members.push((id, user.clone(), end));
+        }
+    }
+    let distinct = posts.len();
+    // Svix delivers at least once: a fifth of the messages twice.
+    let dups: Vec<_> = posts
+        .iter()
+        .filter(|_| rng.gen_bool(0.2))
+        .cloned()
+        .collect();
+    posts.extend(dups);
+    posts.shuffle(&mut rng);
+
+    let env = [("WORKER_CONCURRENCY", "4")];
+    let mut first = app.spawn_worker_process(&env);
+    let second = app.spawn_worker_process(&env);
+    let third = {
+        let chunks: Vec<Vec<_>> = posts.chunks(16).map(|c| c.to_vec()).collect();
+        let total = chunks.len();
+        let mut third = None;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let sends = chunk.iter().map(|(id, e)| post_until_accepted(&app, id, e));
+            futures_util::future::join_all(sends).await;
+            if i == total / 3 {
+                // One worker dies mid-stream; another takes its place.
+                signal(&first, "KILL");
+                let _ = first.wait();
+                third = Some(app.spawn_worker_process(&env));
+            }
+            if i == 2 * total / 3 {
+                // The broker restarts once; the receiver answers 503 meanwhile.
+                let _rabbit = services::stop_rabbitmq();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        third
+    };
+    wait_for("every event recorded", Duration::from_secs(120), || async {
+        (app.db.count("webhook_events").await == distinct as i64).then_some(())
+    })
+    .await;
+    let mut survivors = vec![second];
+    survivors.extend(third);
+    for mut worker in survivors {
+        signal(&worker, "TERM");
+        let _ = worker.wait();
+    }
+
+    for (id, want) in &users {
+        let u = app
+            .db
+            .user(id)
+            .await
+            .unwrap_or_else(|| panic!("{id} has a row"));
+        let got = match u.deleted_at {
+            Some(_) => {
+                assert!(u.email.is_none() && u.first_name.is_none(), "{id} erased");
+                Final::Deleted
+            }
+            None => Final::Live(u.first_name.clone().unwrap_or_default()),
+        };
+        assert_eq!(&got, want, "{id}");
+    }
+    let rows: Vec<(String, Option<String>, Option<String>, bool, bool)> = app
+        .db
+        .with(|c| {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                id: String,
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                name: Option<String>,
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                role: Option<String>,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                deleted: bool,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                user_data: bool,
+            }
+            diesel::sql_query(
+                "SELECT id, name, NULL::text AS role, deleted_at IS NOT NULL AS deleted, \
+                        false AS user_data FROM organizations \
+                 UNION ALL SELECT id, NULL, role, deleted_at IS NOT NULL, \
+                        coalesce(data ? 'public_user_data', false) FROM organization_memberships",
+            )
+            .load::<Row>(c)
+            .expect("rows")
+            .into_iter()
+            .map(|r| (r.id, r.name, r.role, r.deleted, r.user_data))
+            .collect()
+        })
+        .await;
+    let find = |id: &str| {
+        rows.iter()
+            .find(|r| r.0 == id)
+            .unwrap_or_else(|| panic!("{id} has a row"))
+            .clone()
+    };
+    for (id, want) in &orgs {
+        let (_, name, _, deleted, _) = find(id);
+        let got = if deleted {
+            Final::Deleted
+        } else {
+            Final::Live(name.unwrap_or_default())
+        };
+        assert_eq!(&got, want, "{id}");
+    }
+    let deleted_users: HashSet<&str> = users
+        .iter()
+        .filter(|(_, end)| *end == Final::Deleted)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    for (id, user, want) in &members {
+        let (_, _, role, deleted, user_data) = find(id);
+        let got = if deleted {
+            Final::Deleted
+        } else {
+            Final::Live(role.unwrap_or_default())
+        };
+        assert_eq!(&got, want, "{id}");
+        if deleted_users.contains(user.as_str()) {
+            assert!(!user_data, "{id} keeps the deleted {user}'s data");
+        }
+    }
+    for e in app.db.events().await {
+        let text = e.payload.map(|p| p.to_string()).unwrap_or_default();
+        for user in &deleted_users {
+            assert!(
+                !text.contains(&format!("\"{user}\"")),
+                "{} names deleted {user}",
+                e.svix_id
+            );
+        }
+    }
+    assert!(app
+        .broker
+        .peek(&app.broker.topology.dead_queue())
+        .await
+        .is_empty());
+}
