@@ -261,6 +261,21 @@ async fn sigterm_under_load_finishes_in_flight_events_and_exits_zero() {
         .all(|e| e.outcome == "applied" && e.attempts == 1));
 }
 
+/// An organization or a membership as the convergence test reads it back.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+struct ObjectRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    deleted: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    user_data: bool,
+}
+
 /// What one history ends in.
 #[derive(Debug, Clone, PartialEq)]
 enum Final {
@@ -441,44 +456,30 @@ async fn shuffled_histories_converge_through_a_killed_worker_and_a_broker_restar
         };
         assert_eq!(&got, want, "{id}");
     }
-    let rows: Vec<(String, Option<String>, Option<String>, bool, bool)> = app
+    let rows: Vec<ObjectRow> = app
         .db
         .with(|c| {
             use diesel::prelude::*;
-            #[derive(QueryableByName)]
-            struct Row {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                id: String,
-                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-                name: Option<String>,
-                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-                role: Option<String>,
-                #[diesel(sql_type = diesel::sql_types::Bool)]
-                deleted: bool,
-                #[diesel(sql_type = diesel::sql_types::Bool)]
-                user_data: bool,
-            }
             diesel::sql_query(
                 "SELECT id, name, NULL::text AS role, deleted_at IS NOT NULL AS deleted, \
                         false AS user_data FROM organizations \
                  UNION ALL SELECT id, NULL, role, deleted_at IS NOT NULL, \
                         coalesce(data ? 'public_user_data', false) FROM organization_memberships",
             )
-            .load::<Row>(c)
+            .load::<ObjectRow>(c)
             .expect("rows")
-            .into_iter()
-            .map(|r| (r.id, r.name, r.role, r.deleted, r.user_data))
-            .collect()
         })
         .await;
     let find = |id: &str| {
-        rows.iter()
-            .find(|r| r.0 == id)
+        let r = rows
+            .iter()
+            .find(|r| r.id == id)
             .unwrap_or_else(|| panic!("{id} has a row"))
-            .clone()
+            .clone();
+        (r.name, r.role, r.deleted, r.user_data)
     };
     for (id, want) in &orgs {
-        let (_, name, _, deleted, _) = find(id);
+        let (name, _, deleted, _) = find(id);
         let got = if deleted {
             Final::Deleted
         } else {
@@ -492,7 +493,7 @@ async fn shuffled_histories_converge_through_a_killed_worker_and_a_broker_restar
         .map(|(id, _)| id.as_str())
         .collect();
     for (id, user, want) in &members {
-        let (_, _, role, deleted, user_data) = find(id);
+        let (_, role, deleted, user_data) = find(id);
         let got = if deleted {
             Final::Deleted
         } else {
