@@ -4,6 +4,12 @@
 //! may only cover tags that are all settled: up to just below the lowest tag still
 //! outstanding. Deliveries arrive in tag order and are registered before they are
 //! processed, so every tag below the highest one seen is known.
+//!
+//! The tag an ack names must itself be unacknowledged at the broker: RabbitMQ
+//! closes the channel on an ack for a tag it no longer holds (one handed back with
+//! a nack, say), and every batch committed but not yet acked on it comes back. So
+//! an ack names the highest *settled* tag below the lowest outstanding one, never a
+//! handed-back tag; handed-back tags below it are skipped by the broker.
 
 use std::{collections::BTreeSet, sync::Mutex};
 
@@ -20,17 +26,23 @@ pub struct Acks {
 
 #[derive(Default)]
 struct State {
+    /// Taken, not yet settled nor handed back.
     outstanding: BTreeSet<u64>,
-    max_seen: u64,
+    /// Settled, not yet acked.
+    settled: BTreeSet<u64>,
 }
 
 impl State {
-    /// The highest tag below which everything seen is settled.
-    fn settled_upto(&self) -> u64 {
-        match self.outstanding.first() {
-            Some(&lowest) => lowest.saturating_sub(1),
-            None => self.max_seen,
-        }
+    /// The tag to ack with `multiple`: the highest settled one below the lowest
+    /// outstanding one (`None` when there is none).
+    fn ack_upto(&self) -> Option<u64> {
+        let limit = self.outstanding.first().copied().unwrap_or(u64::MAX);
+        self.settled.range(..limit).next_back().copied()
+    }
+
+    /// Forgets the settled tags an ack up to `upto` covered.
+    fn acked(&mut self, upto: u64) {
+        self.settled = self.settled.split_off(&(upto + 1));
     }
 }
 
@@ -52,11 +64,11 @@ impl Acks {
         let mut st = self.state();
         for tag in tags {
             st.outstanding.insert(tag);
-            st.max_seen = st.max_seen.max(tag);
         }
     }
 
-    /// Forgets deliveries handed back to the broker (nack with requeue).
+    /// Forgets deliveries handed back to the broker (nack with requeue): no ack will
+    /// name them.
     pub fn returned(&self, tags: impl IntoIterator<Item = u64>) {
         let mut st = self.state();
         for tag in tags {
@@ -71,15 +83,18 @@ impl Acks {
         let upto = {
             let mut st = self.state();
             for tag in tags {
-                st.outstanding.remove(&tag);
+                if st.outstanding.remove(&tag) {
+                    st.settled.insert(tag);
+                }
             }
-            st.settled_upto()
+            st.ack_upto()
         };
-        if upto > *acked {
+        if let Some(upto) = upto.filter(|&u| u > *acked) {
             self.channel
                 .basic_ack(upto, BasicAckOptions { multiple: true })
                 .await?;
             *acked = upto;
+            self.state().acked(upto);
         }
         Ok(())
     }
@@ -89,22 +104,53 @@ impl Acks {
 mod tests {
     use super::*;
 
+    fn state(tags: std::ops::RangeInclusive<u64>) -> State {
+        State {
+            outstanding: tags.collect(),
+            settled: BTreeSet::new(),
+        }
+    }
+
+    fn settle(st: &mut State, tags: impl IntoIterator<Item = u64>) {
+        for t in tags {
+            if st.outstanding.remove(&t) {
+                st.settled.insert(t);
+            }
+        }
+    }
+
     #[test]
     fn acks_stop_below_the_lowest_outstanding_tag() {
-        let mut st = State::default();
-        for t in 1..=10 {
-            st.outstanding.insert(t);
-            st.max_seen = t;
-        }
+        let mut st = state(1..=10);
         // The second batch (6..=10) settles first: nothing below 1 is settled.
+        settle(&mut st, 6..=10);
+        assert_eq!(st.ack_upto(), None);
+        // Then the first: everything is.
+        settle(&mut st, 1..=5);
+        assert_eq!(st.ack_upto(), Some(10));
+        st.acked(10);
+        assert_eq!(st.ack_upto(), None);
+    }
+
+    #[test]
+    fn an_ack_never_names_a_handed_back_tag() {
+        let mut st = state(1..=10);
+        // A shutdown during an outage hands back the last batch.
         for t in 6..=10 {
             st.outstanding.remove(&t);
         }
-        assert_eq!(st.settled_upto(), 0);
-        // Then the first: everything is.
-        for t in 1..=5 {
-            st.outstanding.remove(&t);
-        }
-        assert_eq!(st.settled_upto(), 10);
+        settle(&mut st, 1..=5);
+        assert_eq!(
+            st.ack_upto(),
+            Some(5),
+            "not 10: the broker no longer holds it"
+        );
+        // Handed-back tags in the middle are skipped, not named.
+        let mut st = state(1..=6);
+        st.outstanding.remove(&3);
+        settle(&mut st, [1, 2, 4]);
+        assert_eq!(st.ack_upto(), Some(4));
+        settle(&mut st, [5]);
+        assert_eq!(st.ack_upto(), Some(5));
     }
 }

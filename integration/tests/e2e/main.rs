@@ -1,6 +1,7 @@
 //! End to end: signed webhooks over HTTP, through RabbitMQ, applied by the worker to
 //! Postgres. Real services, a database and a prefix per test.
 
+mod acks;
 mod backfill;
 mod batching;
 mod binaries;
