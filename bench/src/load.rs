@@ -35,8 +35,8 @@ pub fn body(n: usize) -> Vec<u8> {
 
 fn properties(svix_id: &str) -> BasicProperties {
     let mut h = FieldTable::default();
-    shared::amqp::set_str(&mut h, "svix-id", svix_id);
-    shared::amqp::set_str(
+    shared::headers::set_str(&mut h, "svix-id", svix_id);
+    shared::headers::set_str(
         &mut h,
         "x-received-at",
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -250,7 +250,7 @@ impl TestApp {
     /// Stops every worker gracefully.
     pub async fn stop_workers(&mut self) {
         for w in self.workers.drain(..) {
-            w.shutdown().await;
+            w.shutdown().await.expect("the worker stops cleanly");
         }
     }
 }

@@ -12,11 +12,10 @@ use std::{
 };
 
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions},
-    types::FieldTable,
-    BasicProperties, Channel, Confirmation, Connection,
+    options::ConfirmSelectOptions, types::FieldTable, BasicProperties, Channel, Connection,
 };
-use shared::{amqp, topology::headers, topology::Topology};
+use shared::{amqp, backoff::Backoff, headers, report::chain, topology::Topology};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -37,8 +36,20 @@ pub enum PublishError {
     Returned,
     #[error("the broker did not confirm within {0:?}")]
     Timeout(Duration),
-    #[error("the broker channel failed: {0}")]
-    Channel(#[from] lapin::Error),
+    #[error("the broker channel failed")]
+    Channel(#[source] lapin::Error),
+}
+
+impl From<amqp::PublishError> for PublishError {
+    fn from(e: amqp::PublishError) -> Self {
+        match e {
+            amqp::PublishError::Channel(e) => Self::Channel(e),
+            amqp::PublishError::Nacked => Self::Nacked,
+            amqp::PublishError::Returned => Self::Returned,
+            // Only without confirm mode, which this channel always has.
+            amqp::PublishError::NotConfirmMode => Self::Unavailable,
+        }
+    }
 }
 
 /// One event, as it is published.
@@ -64,13 +75,14 @@ struct Inner {
 
 impl Publisher {
     /// Starts the supervisor. Returns at once; the first connection is made in the
-    /// background (use [`Publisher::wait_connected`] to wait for it).
+    /// background (use [`Publisher::wait_connected`] to wait for it). The supervisor
+    /// task runs until `stop` is cancelled: its handle is for reporting its end.
     pub fn start(
         url: String,
         topology: Topology,
         metrics: Metrics,
         stop: CancellationToken,
-    ) -> Self {
+    ) -> (Self, JoinHandle<anyhow::Result<()>>) {
         let inner = Arc::new(Inner {
             url,
             topology,
@@ -78,8 +90,8 @@ impl Publisher {
             changed: tokio::sync::Notify::new(),
             metrics,
         });
-        tokio::spawn(supervise(inner.clone(), stop));
-        Self { inner }
+        let supervisor = tokio::spawn(supervise(inner.clone(), stop));
+        (Self { inner }, supervisor)
     }
 
     fn current(&self) -> Option<Channel> {
@@ -108,10 +120,10 @@ impl Publisher {
     pub async fn publish(&self, event: Outgoing<'_>) -> Result<(), PublishError> {
         let channel = self.current().ok_or(PublishError::Unavailable)?;
         let mut table = FieldTable::default();
-        amqp::set_str(&mut table, headers::SVIX_ID, event.svix_id);
-        amqp::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
+        headers::set_str(&mut table, headers::SVIX_ID, event.svix_id);
+        headers::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
         let now = chrono::Utc::now();
-        amqp::set_str(
+        headers::set_str(
             &mut table,
             headers::RECEIVED_AT,
             &now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -124,30 +136,12 @@ impl Publisher {
             .with_headers(table);
 
         let started = Instant::now();
-        let result = tokio::time::timeout(CONFIRM_TIMEOUT, async {
-            channel
-                .basic_publish(
-                    self.inner.topology.exchange().into(),
-                    event.event_type.into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
-                    event.body,
-                    props,
-                )
-                .await?
-                .await
-        })
-        .await;
-        let outcome = match result {
+        let exchange = self.inner.topology.exchange();
+        let published =
+            amqp::publish_confirmed(&channel, &exchange, event.event_type, event.body, props);
+        let outcome = match tokio::time::timeout(CONFIRM_TIMEOUT, published).await {
             Err(_) => Err(PublishError::Timeout(CONFIRM_TIMEOUT)),
-            Ok(Err(e)) => Err(PublishError::Channel(e)),
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Returned),
-            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Nacked),
-            // Only without confirm mode, which this channel always has.
-            Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Unavailable),
+            Ok(result) => result.map_err(PublishError::from),
         };
         self.inner
             .metrics
@@ -174,9 +168,9 @@ async fn open(inner: &Inner) -> anyhow::Result<(Connection, Channel)> {
     Ok((conn, channel))
 }
 
-async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(200);
-    let max_backoff = Duration::from_secs(5);
+/// Keeps a confirm-mode channel in place until `stop` is cancelled.
+async fn supervise(inner: Arc<Inner>, stop: CancellationToken) -> anyhow::Result<()> {
+    let mut backoff = Backoff::default();
     let mut was_down_logged = false;
     while !stop.is_cancelled() {
         match open(&inner).await {
@@ -187,7 +181,7 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
                 );
                 *inner.channel.write().unwrap_or_else(|e| e.into_inner()) = Some(channel.clone());
                 inner.metrics.broker_connected.set(1);
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 was_down_logged = false;
                 // Watch the channel until it breaks or we are told to stop.
                 loop {
@@ -203,22 +197,24 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
                 *inner.channel.write().unwrap_or_else(|e| e.into_inner()) = None;
                 inner.metrics.broker_connected.set(0);
                 if stop.is_cancelled() {
-                    let _ = conn.close(200, "receiver shutting down".into()).await;
-                    return;
+                    if let Err(e) = conn.close(200, "receiver shutting down".into()).await {
+                        warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+                    }
+                    return Ok(());
                 }
                 warn!("lost the RabbitMQ channel; reconnecting (requests get 503 meanwhile)");
             }
             Err(e) => {
                 if !was_down_logged {
-                    warn!(error = %e, "cannot reach RabbitMQ; retrying (requests get 503 meanwhile)");
+                    warn!(error = %format!("{e:#}"), "cannot reach RabbitMQ; retrying (requests get 503 meanwhile)");
                     was_down_logged = true;
                 }
                 tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {},
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff.next_wait()) => {},
                 }
-                backoff = (backoff * 2).min(max_backoff);
             }
         }
     }
+    Ok(())
 }

@@ -10,7 +10,8 @@ use actix_web::{
     App, HttpResponse, HttpServer,
 };
 use anyhow::Context;
-use shared::topology::Topology;
+use shared::{report::report_exit, topology::Topology};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -28,6 +29,7 @@ pub struct Application {
     port: u16,
     server: Server,
     publisher: Publisher,
+    supervisor: JoinHandle<anyhow::Result<()>>,
     stop: CancellationToken,
 }
 
@@ -40,7 +42,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let stop = CancellationToken::new();
         let metrics = Metrics::new();
-        let publisher = Publisher::start(
+        let (publisher, supervisor) = Publisher::start(
             settings.amqp.url.clone(),
             Topology::new(settings.amqp.prefix.clone()),
             metrics.clone(),
@@ -51,6 +53,7 @@ impl Application {
             port,
             server,
             publisher,
+            supervisor,
             stop,
         })
     }
@@ -65,13 +68,36 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT (actix-web handles both: it stops accepting,
     /// lets in-flight requests finish, then returns), then closes the broker
-    /// connection.
+    /// connection. If the broker supervisor ends first (a panic), stops the server
+    /// and fails, so the process exits non-zero and is restarted.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let result = self.server.await;
-        self.stop.cancel();
-        // Give the supervisor a moment to close the connection cleanly.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        result.context("HTTP server failed")
+        let Self {
+            server,
+            mut supervisor,
+            stop,
+            ..
+        } = self;
+        let handle = server.handle();
+        tokio::pin!(server);
+        tokio::select! {
+            served = &mut server => {
+                stop.cancel();
+                // Give the supervisor a moment to close the connection cleanly.
+                let supervised = match tokio::time::timeout(Duration::from_secs(5), supervisor).await {
+                    Ok(ended) => report_exit("broker supervisor", ended, true),
+                    Err(_) => Ok(()),
+                };
+                served.context("HTTP server failed")?;
+                supervised
+            }
+            ended = &mut supervisor => {
+                let supervised = report_exit("broker supervisor", ended, false);
+                handle.stop(true).await;
+                stop.cancel();
+                let _ = server.await;
+                supervised
+            }
+        }
     }
 }
 

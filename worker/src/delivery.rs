@@ -1,19 +1,32 @@
-//! Decoding a delivery into an event, and building the messages that carry a failed
-//! one to a retry queue or to the dead-letter queue.
+//! Reading a delivery: what its headers say ([`DeliveryInfo`]), and its body decoded
+//! into an event ready to apply; and the properties of the messages that carry a
+//! failed one to a retry queue or the dead-letter queue, or a dead letter back.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use lapin::{message::Delivery, types::FieldTable, BasicProperties};
 use shared::{
-    amqp::{header_int, header_str, set_int, set_str},
-    event::Envelope,
-    topology::{headers, Topology},
+    event::{Envelope, EnvelopeError},
+    headers::{self, get_int, get_str, set_int, set_str},
+    topology::Topology,
 };
 
 use crate::apply::{prepare, Permanent, Prepared};
 
-/// What we know of a delivery, even when it does not parse.
+/// Why a delivery cannot be decoded into an event. Permanent: the same message never
+/// decodes.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Undecodable {
+    #[error("the message has no svix-id (AMQP message_id)")]
+    NoSvixId,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Unusable(#[from] Permanent),
+}
+
+/// What we know of a delivery from its properties, even when its body does not parse.
 #[derive(Debug, Clone)]
-pub struct Meta {
+pub(crate) struct DeliveryInfo {
     pub svix_id: Option<String>,
     pub event_type: String,
     pub object_id: Option<String>,
@@ -22,48 +35,53 @@ pub struct Meta {
     pub received_at: Option<DateTime<Utc>>,
 }
 
-pub fn meta(delivery: &Delivery, topology: &Topology) -> Meta {
-    let props = &delivery.properties;
-    let hdrs = props.headers().as_ref();
-    let svix_id = props
-        .message_id()
-        .as_ref()
-        .map(|s| s.as_str().to_owned())
-        .or_else(|| header_str(hdrs, headers::SVIX_ID))
-        .filter(|s| !s.is_empty());
-    let event_type = header_str(hdrs, headers::EVENT_TYPE).unwrap_or_else(|| {
-        if delivery.exchange.as_str() == topology.exchange() {
-            delivery.routing_key.as_str().to_owned()
-        } else {
-            "unknown".to_owned()
+impl DeliveryInfo {
+    /// Reads the svix-id, type, object id, failed attempts and arrival time from the
+    /// properties and headers.
+    pub(crate) fn read(delivery: &Delivery, topology: &Topology) -> Self {
+        let props = &delivery.properties;
+        let hdrs = props.headers().as_ref();
+        let svix_id = props
+            .message_id()
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .or_else(|| get_str(hdrs, headers::SVIX_ID))
+            .filter(|s| !s.is_empty());
+        let event_type = get_str(hdrs, headers::EVENT_TYPE).unwrap_or_else(|| {
+            if delivery.exchange.as_str() == topology.exchange() {
+                delivery.routing_key.as_str().to_owned()
+            } else {
+                "unknown".to_owned()
+            }
+        });
+        Self {
+            svix_id,
+            event_type,
+            object_id: get_str(hdrs, headers::OBJECT_ID),
+            failed_attempts: get_int(hdrs, headers::ATTEMPTS)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            received_at: get_str(hdrs, headers::RECEIVED_AT)
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|d| d.with_timezone(&Utc)),
         }
-    });
-    Meta {
-        svix_id,
-        event_type,
-        object_id: header_str(hdrs, headers::OBJECT_ID),
-        failed_attempts: header_int(hdrs, headers::ATTEMPTS)
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0),
-        received_at: header_str(hdrs, headers::RECEIVED_AT)
-            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|d| d.with_timezone(&Utc)),
     }
 }
 
-/// Parses the body into an event ready to apply. Errors are permanent.
-pub fn decode(delivery: &Delivery, meta: &mut Meta) -> Result<Prepared, Permanent> {
-    let svix_id = meta
-        .svix_id
-        .clone()
-        .ok_or_else(|| Permanent("message has no svix-id (AMQP message_id)".into()))?;
-    let envelope = Envelope::parse(&delivery.data).map_err(|e| Permanent(e.to_string()))?;
-    meta.event_type.clone_from(&envelope.event_type);
+/// Parses the body into an event ready to apply, and completes `info` with the event
+/// type and object id the body names.
+pub(crate) fn decode(
+    delivery: &Delivery,
+    info: &mut DeliveryInfo,
+) -> Result<Prepared, Undecodable> {
+    let svix_id = info.svix_id.clone().ok_or(Undecodable::NoSvixId)?;
+    let envelope = Envelope::parse(&delivery.data)?;
+    info.event_type.clone_from(&envelope.event_type);
     if let Some(id) = envelope.object_id() {
-        meta.object_id = Some(id.to_owned());
+        info.object_id = Some(id.to_owned());
     }
-    let attempt = i32::try_from(meta.failed_attempts.saturating_add(1)).unwrap_or(i32::MAX);
-    prepare(&svix_id, envelope, meta.received_at, attempt)
+    let attempt = i32::try_from(info.failed_attempts.saturating_add(1)).unwrap_or(i32::MAX);
+    Ok(prepare(&svix_id, envelope, info.received_at, attempt)?)
 }
 
 fn now_rfc3339() -> String {
@@ -72,9 +90,9 @@ fn now_rfc3339() -> String {
 
 /// The properties of a failed message on its way to a retry queue or the dead-letter
 /// queue: the original ones, plus why and how often it failed.
-pub fn failed_properties(
+pub(crate) fn failed_properties(
     original: &BasicProperties,
-    meta: &Meta,
+    info: &DeliveryInfo,
     failed_attempts: u32,
     error: &str,
     dead: bool,
@@ -82,13 +100,13 @@ pub fn failed_properties(
     let mut table: FieldTable = original.headers().clone().unwrap_or_default();
     let now = now_rfc3339();
     set_int(&mut table, headers::ATTEMPTS, i64::from(failed_attempts));
-    if header_str(Some(&table), headers::FIRST_FAILED_AT).is_none() {
+    if get_str(Some(&table), headers::FIRST_FAILED_AT).is_none() {
         set_str(&mut table, headers::FIRST_FAILED_AT, &now);
     }
     set_str(&mut table, headers::LAST_FAILED_AT, &now);
     set_str(&mut table, headers::ERROR, &truncate(error, 2000));
-    set_str(&mut table, headers::EVENT_TYPE, &meta.event_type);
-    if let Some(id) = &meta.object_id {
+    set_str(&mut table, headers::EVENT_TYPE, &info.event_type);
+    if let Some(id) = &info.object_id {
         set_str(&mut table, headers::OBJECT_ID, id);
     }
     if dead {
@@ -99,7 +117,7 @@ pub fn failed_properties(
 
 /// The properties of a dead letter sent back for another try: the failure headers
 /// are removed, so it gets a fresh attempt budget.
-pub fn replay_properties(original: &BasicProperties) -> BasicProperties {
+pub(crate) fn replay_properties(original: &BasicProperties) -> BasicProperties {
     let mut map = original
         .headers()
         .as_ref()

@@ -1,7 +1,6 @@
 //! clerk-sync worker: consumes Clerk events from RabbitMQ and applies each to
 //! Postgres in one transaction with its idempotency record and ordering guard.
 
-pub mod acks;
 pub mod apply;
 pub mod backfill;
 pub mod consumer;

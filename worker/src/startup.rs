@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::db;
+use shared::{backoff::Backoff, db, report::report_exit};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -13,7 +14,7 @@ use crate::{consumer::Consumer, http, metrics::Metrics, settings::Settings};
 /// come up (as it may, right after `docker compose up`) for up to `patience`.
 pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + patience;
-    let mut wait = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
         let url = database_url.to_owned();
         let result = tokio::task::spawn_blocking(move || db::migrate(&url))
@@ -23,8 +24,7 @@ pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<V
             Ok(applied) => return Ok(applied),
             Err(e) if tokio::time::Instant::now() < deadline => {
                 warn!(error = %format!("{e:#}"), "cannot migrate yet; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff.next_wait()).await;
             }
             Err(e) => return Err(e).context("could not migrate the database (check DATABASE_URL)"),
         }
@@ -34,7 +34,10 @@ pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<V
 /// A running worker: what `worker run` starts, and what tests drive.
 pub struct Worker {
     stop: CancellationToken,
-    consumer: tokio::task::JoinHandle<()>,
+    /// Runs until `stop` is cancelled.
+    consumer: JoinHandle<anyhow::Result<()>>,
+    /// The HTTP server: runs until stopped through `server`.
+    server_task: JoinHandle<anyhow::Result<()>>,
     server: actix_web::dev::ServerHandle,
     metrics_port: u16,
     metrics: Metrics,
@@ -57,14 +60,19 @@ impl Worker {
         let metrics = Metrics::new();
         let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone())?;
         let server_handle = server.handle();
-        tokio::spawn(server);
+        let server_task =
+            tokio::spawn(async move { server.await.context("the HTTP server failed") });
         let stop = CancellationToken::new();
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
-        let consumer = tokio::spawn(async move { consumer.run(token).await });
+        let consumer = tokio::spawn(async move {
+            consumer.run(token).await;
+            Ok(())
+        });
         Ok(Self {
             stop,
             consumer,
+            server_task,
             server: server_handle,
             metrics_port,
             metrics,
@@ -85,15 +93,37 @@ impl Worker {
     }
 
     /// Stops taking deliveries, finishes the batch in hand, closes the connection.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(self) -> anyhow::Result<()> {
         self.stop.cancel();
-        self.wait().await;
+        self.wait().await
     }
 
-    /// Waits until the worker has stopped (after its stop token is cancelled).
-    pub async fn wait(self) {
-        let _ = self.consumer.await;
-        self.server.stop(true).await;
+    /// Waits until the worker has stopped: after its stop token is cancelled, or when
+    /// the consumer or the HTTP server ends on its own (a panic, an error), which is
+    /// an error, so `worker run` exits non-zero and is restarted.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Self {
+            stop,
+            mut consumer,
+            mut server_task,
+            server,
+            ..
+        } = self;
+        tokio::select! {
+            ended = &mut consumer => {
+                let consumer = report_exit("consumer", ended, stop.is_cancelled());
+                stop.cancel();
+                server.stop(true).await;
+                let server = report_exit("HTTP server", server_task.await, true);
+                consumer.and(server)
+            }
+            ended = &mut server_task => {
+                let server = report_exit("HTTP server", ended, false);
+                stop.cancel();
+                let consumer = report_exit("consumer", consumer.await, true);
+                server.and(consumer)
+            }
+        }
     }
 }
 
@@ -106,7 +136,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         info!("signal received: finishing in-flight events, then stopping");
         token.cancel();
     });
-    worker.wait().await;
+    worker.wait().await?;
     info!("worker stopped");
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Applying events to Postgres: one record per svix-id, and the ordering guard.
 //!
-//! [`apply_event`] runs inside the caller's transaction. [`apply_batch`] applies
-//! several events in one transaction, each inside its own savepoint, so one failing
-//! event leaves the others applied.
+//! [`prepare`] turns a decoded event into the change it makes, before any database
+//! work. [`apply_event`] applies one inside the caller's transaction. [`apply_batch`]
+//! applies several in one transaction: first with a few multi-row statements and no
+//! savepoints ([`bulk`]); if that fails, again event by event with a savepoint each,
+//! so one failing event leaves the others applied. [`store`] holds the statements.
 
 mod bulk;
 mod prepare;
@@ -119,7 +121,15 @@ pub fn apply_batch(
         let mut results: Vec<Option<Result<Outcome, DieselError>>> =
             (0..events.len()).map(|_| None).collect();
         for i in order {
-            results[i] = Some(conn.transaction(|conn| apply_event(conn, &events[i])));
+            let event = &events[i];
+            let span = tracing::info_span!(
+                "event",
+                svix_id = %event.svix_id,
+                event_type = %event.event_type,
+                object_id = event.object_id.as_deref().unwrap_or("-"),
+            );
+            let _entered = span.enter();
+            results[i] = Some(conn.transaction(|conn| apply_event(conn, event)));
         }
         Ok(results
             .into_iter()
