@@ -271,6 +271,17 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
+/// A Clerk `updated_at` (ms) that tests count versions from.
+pub const T0: i64 = 1_716_883_200_000;
+
+/// A local TCP port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A clerk-sync binary (`receiver` or `worker`) built beside the test binaries.
 pub fn binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");

@@ -92,9 +92,12 @@ impl Application {
             }
             ended = &mut supervisor => {
                 let supervised = report_exit("broker supervisor", ended, false);
-                handle.stop(true).await;
                 stop.cancel();
-                let _ = server.await;
+                // The server future handles the stop command: drive both.
+                let (_, served) = tokio::join!(handle.stop(true), &mut server);
+                if let Err(e) = served {
+                    tracing::warn!(error = %e, "the HTTP server failed while stopping");
+                }
                 supervised
             }
         }
@@ -145,4 +148,48 @@ async fn method_not_allowed() -> HttpResponse {
 
 async fn not_found() -> HttpResponse {
     json_error(StatusCode::NOT_FOUND, "not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::config::{AmqpSettings, LogFormat, LogSettings};
+
+    use super::*;
+    use crate::signature::Secrets;
+
+    #[tokio::test]
+    async fn a_panicking_broker_supervisor_fails_the_receiver_and_stops_its_server() {
+        let settings = Settings {
+            amqp: AmqpSettings {
+                url: "amqp://guest:guest@127.0.0.1:1/%2f".into(),
+                prefix: "unused".into(),
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+            },
+            bind_addr: "127.0.0.1:0".into(),
+            max_body_bytes: 1024,
+            secrets: Secrets::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("valid"),
+        };
+        let mut app = Application::build(settings).await.expect("the app builds");
+        // A supervisor that panics stands in for the real one.
+        app.supervisor.abort();
+        app.supervisor = tokio::spawn(async {
+            tokio::task::yield_now().await;
+            panic!("the supervisor broke");
+        });
+        let port = app.port();
+        let e = app
+            .run_until_stopped()
+            .await
+            .expect_err("a panicking supervisor is a failure");
+        assert!(
+            format!("{e:#}").contains("broker supervisor task panicked: the supervisor broke"),
+            "{e:#}"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the HTTP server still answers"
+        );
+    }
 }

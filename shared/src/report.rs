@@ -10,6 +10,10 @@ use std::error::Error;
 
 use tokio::task::JoinError;
 
+/// The exit code of every command, in both binaries, when the configuration is
+/// missing or invalid: a supervisor can tell it from a crash (1).
+pub const CONFIG_EXIT_CODE: u8 = 2;
+
 /// An error's message followed by each of its causes, joined by `": "`.
 pub fn chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();

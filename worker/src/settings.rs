@@ -47,18 +47,8 @@ impl Settings {
         if prefetch == 0 {
             return Err(ConfigError::new("WORKER_PREFETCH", "must be at least 1"));
         }
-        let database_url = config::string(
-            "DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/clerk_sync",
-        )?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::new(
-                "DATABASE_URL",
-                "must start with postgres:// or postgresql://",
-            ));
-        }
         Ok(Self {
-            database_url,
+            database_url: database_url()?,
             amqp: AmqpSettings::from_env()?,
             log: LogSettings::from_env()?,
             max_attempts,
@@ -69,16 +59,6 @@ impl Settings {
             concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
         })
-    }
-
-    /// The delay before the next attempt, after `failed` attempts have failed.
-    pub fn delay_after(&self, failed: u32) -> Duration {
-        let i = (failed.max(1) - 1) as usize;
-        self.retry_delays
-            .get(i)
-            .or(self.retry_delays.last())
-            .copied()
-            .unwrap_or(Duration::from_secs(1))
     }
 }
 

@@ -59,9 +59,6 @@ impl Worker {
         let pool = db::pool(&settings.database_url, pool_size)?;
         let metrics = Metrics::new();
         let (server, metrics_port) = http::serve(&settings.metrics_addr, metrics.clone())?;
-        let server_handle = server.handle();
-        let server_task =
-            tokio::spawn(async move { server.await.context("the HTTP server failed") });
         let stop = CancellationToken::new();
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
@@ -69,14 +66,33 @@ impl Worker {
             consumer.run(token).await;
             Ok(())
         });
-        Ok(Self {
+        Ok(Self::assemble(
+            stop,
+            consumer,
+            server,
+            metrics_port,
+            metrics,
+        ))
+    }
+
+    fn assemble(
+        stop: CancellationToken,
+        consumer: JoinHandle<anyhow::Result<()>>,
+        server: actix_web::dev::Server,
+        metrics_port: u16,
+        metrics: Metrics,
+    ) -> Self {
+        let server_handle = server.handle();
+        let server_task =
+            tokio::spawn(async move { server.await.context("the HTTP server failed") });
+        Self {
             stop,
             consumer,
             server_task,
             server: server_handle,
             metrics_port,
             metrics,
-        })
+        }
     }
 
     pub fn metrics_port(&self) -> u16 {
@@ -160,5 +176,62 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose consumer task is `consumer`, with the real HTTP server.
+    fn worker_with(consumer: JoinHandle<anyhow::Result<()>>, stop: CancellationToken) -> Worker {
+        let metrics = Metrics::new();
+        let (server, port) = http::serve("127.0.0.1:0", metrics.clone()).expect("a local port");
+        Worker::assemble(stop, consumer, server, port, metrics)
+    }
+
+    fn refused(port: u16) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_consumer_fails_the_worker_and_stops_its_server() {
+        let stop = CancellationToken::new();
+        let consumer = tokio::spawn(async {
+            tokio::task::yield_now().await;
+            panic!("the consume loop broke");
+        });
+        let worker = worker_with(consumer, stop.clone());
+        let port = worker.metrics_port();
+        let e = worker.wait().await.expect_err("a panic is a failure");
+        assert!(
+            format!("{e:#}").contains("consumer task panicked: the consume loop broke"),
+            "{e:#}"
+        );
+        assert!(stop.is_cancelled());
+        assert!(refused(port), "the HTTP server still answers");
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_ends_on_its_own_fails_the_worker() {
+        let stop = CancellationToken::new();
+        let worker = worker_with(tokio::spawn(async { Ok(()) }), stop);
+        let e = worker
+            .wait()
+            .await
+            .expect_err("an unasked end is a failure");
+        assert!(format!("{e:#}").contains("ended on its own"), "{e:#}");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_worker_ends_cleanly() {
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let consumer = tokio::spawn(async move {
+            token.cancelled().await;
+            Ok(())
+        });
+        let worker = worker_with(consumer, stop);
+        worker.shutdown().await.expect("a clean stop");
     }
 }

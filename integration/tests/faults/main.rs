@@ -8,10 +8,8 @@ use std::{
 };
 
 use integration::{
-    event, metric, services, signal, wait_for, webhooks::user_event, Options, TestApp,
+    event, metric, services, signal, wait_for, webhooks::user_event, Options, TestApp, T0,
 };
-
-const T0: i64 = 1_716_883_200_000;
 
 /// Starts the worker binary on a backlog and returns once it has applied some of it.
 async fn worker_draining(app: &TestApp) -> integration::Process {
