@@ -402,11 +402,14 @@ fn run_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, St
     )
 }
 
+/// A command, the environment it runs with, and the variable its error must name.
+type ConfigCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn a_configuration_error_exits_2_in_every_command() {
     let bad_database = [("DATABASE_URL", "mysql://127.0.0.1/clerk_sync")];
     let bad_amqp = [("AMQP_URL", "http://127.0.0.1:5672")];
-    let cases: [(&str, &[&str], &[(&str, &str)], &str); 8] = [
+    let cases: [ConfigCase; 8] = [
         ("worker", &["run"], &bad_database, "DATABASE_URL"),
         ("worker", &["migrate"], &bad_database, "DATABASE_URL"),
         ("worker", &["prune"], &bad_database, "DATABASE_URL"),
