@@ -1,4 +1,4 @@
-//! Reading a delivery: what its headers say ([`DeliveryInfo`]), and its body decoded
+//! Reading a delivery: what its headers say (`DeliveryInfo`), and its body decoded
 //! into an event ready to apply; and the properties of the messages that carry a
 //! failed one to a retry queue or the dead-letter queue, or a dead letter back.
 

@@ -3,8 +3,8 @@
 //! [`prepare`] turns a decoded event into the change it makes, before any database
 //! work. [`apply_event`] applies one inside the caller's transaction. [`apply_batch`]
 //! applies several in one transaction: first with a few multi-row statements and no
-//! savepoints ([`bulk`]); if that fails, again event by event with a savepoint each,
-//! so one failing event leaves the others applied. [`store`] holds the statements.
+//! savepoints (`bulk`); if that fails, again event by event with a savepoint each,
+//! so one failing event leaves the others applied. `store` holds the statements.
 
 mod bulk;
 mod prepare;
@@ -93,7 +93,7 @@ pub fn apply_object(
 /// event, in the order given.
 ///
 /// The common case, where every event applies, takes the fast path: one transaction,
-/// a few multi-row statements, no savepoints (see [`bulk`]). If any statement fails,
+/// a few multi-row statements, no savepoints (see `bulk`). If any statement fails,
 /// that transaction is rolled back and the batch runs again event by event, with a
 /// savepoint around each, so the failing event fails alone and the others commit.
 pub fn apply_batch(

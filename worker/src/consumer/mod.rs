@@ -1,17 +1,17 @@
 //! The consume loop, one file per job. An event's path through it:
 //!
-//! 1. [`session`]: one connection to RabbitMQ; takes deliveries in batches, several
+//! 1. `session`: one connection to RabbitMQ; takes deliveries in batches, several
 //!    batches in flight, and reconnects when the connection is lost;
-//! 2. [`batch`]: decodes each delivery ([`crate::delivery`]), applies the events
-//!    ([`outage`] rides out Postgres outages around [`crate::apply`]), asks
-//!    [`decide`] what happens to each, and settles it;
-//! 3. [`routing`]: republishes a failed one to a retry queue or the dead-letter queue,
+//! 2. `batch`: decodes each delivery ([`crate::delivery`]), applies the events
+//!    (`outage` rides out Postgres outages around [`crate::apply`]), asks
+//!    `decide` what happens to each, and settles it;
+//! 3. `routing`: republishes a failed one to a retry queue or the dead-letter queue,
 //!    confirmed before the original is acked;
-//! 4. [`acks`]: one `basic.ack multiple` per settled batch.
+//! 4. `acks`: one `basic.ack multiple` per settled batch.
 //!
-//! Error policy: a delivery's failure is a typed [`decide::Failure`] that keeps its
-//! cause; only [`decide::decide`] turns it into an action, and a delivery is acked
-//! only with a verdict. Errors that end a session ([`session::SessionError`]) are
+//! Error policy: a delivery's failure is a typed `decide::Failure` that keeps its
+//! cause; only `decide::decide` turns it into an action, and a delivery is acked
+//! only with a verdict. Errors that end a session (`session::SessionError`) are
 //! logged once, with their cause chain, where the session is restarted.
 
 mod acks;
