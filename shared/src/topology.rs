@@ -39,10 +39,6 @@ impl Topology {
         }
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// The exchange the receiver publishes to (topic, routing key = event type).
     pub fn exchange(&self) -> String {
         format!("{}.events", self.prefix)

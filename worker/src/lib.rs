@@ -3,11 +3,11 @@
 
 pub mod apply;
 pub mod backfill;
-pub mod consumer;
-pub mod database;
-pub mod delivery;
+pub(crate) mod consumer;
+pub(crate) mod database;
+pub(crate) mod delivery;
 pub mod dlq;
-pub mod http;
+pub(crate) mod http;
 pub mod metrics;
 pub mod settings;
 pub mod startup;
