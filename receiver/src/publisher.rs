@@ -36,8 +36,8 @@ pub enum PublishError {
     Returned,
     #[error("the broker did not confirm within {0:?}")]
     Timeout(Duration),
-    #[error("the broker channel failed")]
-    Channel(#[source] lapin::Error),
+    #[error("the broker channel failed: {0}")]
+    Channel(lapin::Error),
 }
 
 impl From<amqp::PublishError> for PublishError {
