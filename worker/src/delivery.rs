@@ -1,12 +1,11 @@
-//! Reading a delivery: what its headers say (`DeliveryInfo`), and its body decoded
-//! into an event ready to apply; and the properties of the messages that carry a
-//! failed one to a retry queue or the dead-letter queue, or a dead letter back.
+//! Reading a delivery: what its properties and headers say (`DeliveryInfo`), and
+//! its body decoded into an event ready to apply.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use lapin::{message::Delivery, types::FieldTable, BasicProperties};
+use chrono::{DateTime, Utc};
+use lapin::message::Delivery;
 use shared::{
     event::{Envelope, EnvelopeError},
-    headers::{self, get_int, get_str, set_int, set_str},
+    headers::{self, get_int, get_str},
     topology::Topology,
 };
 
@@ -82,76 +81,4 @@ pub(crate) fn decode(
     }
     let attempt = i32::try_from(info.failed_attempts.saturating_add(1)).unwrap_or(i32::MAX);
     Ok(prepare(&svix_id, envelope, info.received_at, attempt)?)
-}
-
-fn now_rfc3339() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// The properties of a failed message on its way to a retry queue or the dead-letter
-/// queue: the original ones, plus why and how often it failed.
-pub(crate) fn failed_properties(
-    original: &BasicProperties,
-    info: &DeliveryInfo,
-    failed_attempts: u32,
-    error: &str,
-    dead: bool,
-) -> BasicProperties {
-    let mut table: FieldTable = original.headers().clone().unwrap_or_default();
-    let now = now_rfc3339();
-    set_int(&mut table, headers::ATTEMPTS, i64::from(failed_attempts));
-    if get_str(Some(&table), headers::FIRST_FAILED_AT).is_none() {
-        set_str(&mut table, headers::FIRST_FAILED_AT, &now);
-    }
-    set_str(&mut table, headers::LAST_FAILED_AT, &now);
-    set_str(&mut table, headers::ERROR, &truncate(error, 2000));
-    set_str(&mut table, headers::EVENT_TYPE, &info.event_type);
-    if let Some(id) = &info.object_id {
-        set_str(&mut table, headers::OBJECT_ID, id);
-    }
-    if dead {
-        set_str(&mut table, headers::DEAD_AT, &now);
-    }
-    original.clone().with_headers(table).with_delivery_mode(2)
-}
-
-/// The properties of a dead letter sent back for another try: the failure headers
-/// are removed, so it gets a fresh attempt budget.
-pub(crate) fn replay_properties(original: &BasicProperties) -> BasicProperties {
-    let mut map = original
-        .headers()
-        .as_ref()
-        .map(|t| t.inner().clone())
-        .unwrap_or_default();
-    for key in [
-        headers::ATTEMPTS,
-        headers::FIRST_FAILED_AT,
-        headers::LAST_FAILED_AT,
-        headers::ERROR,
-        headers::DEAD_AT,
-        "x-death",
-        "x-first-death-exchange",
-        "x-first-death-queue",
-        "x-first-death-reason",
-        "x-last-death-exchange",
-        "x-last-death-queue",
-        "x-last-death-reason",
-    ] {
-        map.remove(key);
-    }
-    original
-        .clone()
-        .with_headers(FieldTable::from(map))
-        .with_delivery_mode(2)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use lapin::{
     options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
-    Channel,
+    BasicProperties, Channel,
 };
 use serde::Serialize;
 use shared::{
@@ -16,8 +16,6 @@ use shared::{
     headers::{self, get_int, get_str},
     topology::Topology,
 };
-
-use crate::delivery::replay_properties;
 
 /// One dead letter, as listed.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -190,6 +188,36 @@ pub async fn replay(
     let _ = channel.close(200, "replayed".into()).await;
     let _ = conn.close(200, "done".into()).await;
     Ok(moved)
+}
+
+/// The properties of a dead letter sent back for another try: the failure headers
+/// are removed, so it gets a fresh attempt budget.
+fn replay_properties(original: &BasicProperties) -> BasicProperties {
+    let mut map = original
+        .headers()
+        .as_ref()
+        .map(|t| t.inner().clone())
+        .unwrap_or_default();
+    for key in [
+        headers::ATTEMPTS,
+        headers::FIRST_FAILED_AT,
+        headers::LAST_FAILED_AT,
+        headers::ERROR,
+        headers::DEAD_AT,
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    ] {
+        map.remove(key);
+    }
+    original
+        .clone()
+        .with_headers(FieldTable::from(map))
+        .with_delivery_mode(2)
 }
 
 #[cfg(test)]

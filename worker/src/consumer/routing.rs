@@ -3,11 +3,16 @@
 
 use std::time::Duration;
 
-use lapin::{message::Delivery, Channel};
-use shared::{amqp, topology::Topology};
+use chrono::{SecondsFormat, Utc};
+use lapin::{message::Delivery, types::FieldTable, BasicProperties, Channel};
+use shared::{
+    amqp,
+    headers::{self, get_str, set_int, set_str},
+    topology::Topology,
+};
 
 use super::{decide::Verdict, session::SessionError, Consumer};
-use crate::delivery::{self, DeliveryInfo};
+use crate::delivery::DeliveryInfo;
 
 /// Where a failed delivery goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +59,53 @@ impl Consumer {
         to: Destination,
         error: &str,
     ) -> Result<(), SessionError> {
-        let props = delivery::failed_properties(&d.properties, info, to.attempts, error, to.dead);
+        let props = failed_properties(&d.properties, info, to.attempts, error, to.dead);
         amqp::publish_confirmed(publisher, "", &to.queue, &d.data, props).await?;
         self.metrics.count(&info.event_type, to.outcome);
         Ok(())
     }
+}
+
+fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The properties of a failed message on its way to a retry queue or the dead-letter
+/// queue: the original ones, plus why and how often it failed.
+fn failed_properties(
+    original: &BasicProperties,
+    info: &DeliveryInfo,
+    failed_attempts: u32,
+    error: &str,
+    dead: bool,
+) -> BasicProperties {
+    let mut table: FieldTable = original.headers().clone().unwrap_or_default();
+    let now = now_rfc3339();
+    set_int(&mut table, headers::ATTEMPTS, i64::from(failed_attempts));
+    if get_str(Some(&table), headers::FIRST_FAILED_AT).is_none() {
+        set_str(&mut table, headers::FIRST_FAILED_AT, &now);
+    }
+    set_str(&mut table, headers::LAST_FAILED_AT, &now);
+    set_str(&mut table, headers::ERROR, &truncate(error, 2000));
+    set_str(&mut table, headers::EVENT_TYPE, &info.event_type);
+    if let Some(id) = &info.object_id {
+        set_str(&mut table, headers::OBJECT_ID, id);
+    }
+    if dead {
+        set_str(&mut table, headers::DEAD_AT, &now);
+    }
+    original.clone().with_headers(table).with_delivery_mode(2)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]
@@ -84,5 +131,43 @@ mod tests {
         assert_eq!((dead.attempts, dead.dead), (5, true));
         assert_eq!(Destination::of(Verdict::Ack(Outcome::Applied), &t), None);
         assert_eq!(Destination::of(Verdict::Hold, &t), None);
+    }
+
+    fn info() -> DeliveryInfo {
+        DeliveryInfo {
+            svix_id: Some("msg_1".into()),
+            event_type: "user.updated".into(),
+            object_id: Some("user_1".into()),
+            failed_attempts: 0,
+            received_at: None,
+        }
+    }
+
+    #[test]
+    fn failure_headers_count_attempts_and_keep_the_first_failure() {
+        let first = failed_properties(&BasicProperties::default(), &info(), 1, "boom", false);
+        let h = first.headers().as_ref();
+        assert_eq!(headers::get_int(h, headers::ATTEMPTS), Some(1));
+        assert_eq!(get_str(h, headers::ERROR).as_deref(), Some("boom"));
+        assert_eq!(
+            get_str(h, headers::EVENT_TYPE).as_deref(),
+            Some("user.updated")
+        );
+        assert_eq!(get_str(h, headers::OBJECT_ID).as_deref(), Some("user_1"));
+        assert_eq!(get_str(h, headers::DEAD_AT), None);
+        let first_failed = get_str(h, headers::FIRST_FAILED_AT).expect("set");
+
+        let second = failed_properties(&first, &info(), 2, "boom again", true);
+        let h = second.headers().as_ref();
+        assert_eq!(headers::get_int(h, headers::ATTEMPTS), Some(2));
+        assert_eq!(get_str(h, headers::FIRST_FAILED_AT), Some(first_failed));
+        assert!(get_str(h, headers::DEAD_AT).is_some());
+        assert_eq!(second.delivery_mode(), &Some(2));
+    }
+
+    #[test]
+    fn long_errors_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("ééé", 3), "é…");
     }
 }
