@@ -15,7 +15,7 @@ use lapin::{
     BasicProperties,
 };
 use svix::webhooks::Webhook;
-use worker::apply::{apply_batch, prepare};
+use worker::apply::{apply_batch, EventToApply};
 
 use crate::{
     setup::{free_port, peak_rss_kb, stop, Bench, SECRET},
@@ -104,7 +104,7 @@ pub async fn sql_ceiling(
     let events: Vec<_> = (0..n)
         .map(|i| {
             let env = shared::event::Envelope::parse(&body(i)).context("envelope")?;
-            prepare(&format!("msg_sql_{i}"), env, Some(chrono::Utc::now()), 1)
+            EventToApply::from_envelope(&format!("msg_sql_{i}"), env, Some(chrono::Utc::now()), 1)
                 .map_err(|e| anyhow::anyhow!(e))
         })
         .collect::<anyhow::Result<_>>()?;

@@ -53,7 +53,7 @@ fn looks_like_connection_loss(message: &str) -> bool {
 }
 
 /// Runs `f` with a pooled connection on a blocking thread.
-pub async fn run<T, F>(pool: &PgPool, f: F) -> Result<T, DbError>
+pub async fn with_connection<T, F>(pool: &PgPool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut PgPooled) -> Result<T, DieselError> + Send + 'static,
     T: Send + 'static,
@@ -71,7 +71,7 @@ where
 
 /// Whether Postgres answers a trivial query now.
 async fn is_healthy(pool: &PgPool) -> bool {
-    run(pool, |conn| conn.batch_execute("SELECT 1"))
+    with_connection(pool, |conn| conn.batch_execute("SELECT 1"))
         .await
         .is_ok()
 }

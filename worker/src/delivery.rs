@@ -9,7 +9,7 @@ use shared::{
     topology::Topology,
 };
 
-use crate::apply::{prepare, Permanent, Prepared};
+use crate::apply::{EventToApply, Permanent};
 
 /// Why a delivery cannot be decoded into an event. Permanent: the same message never
 /// decodes.
@@ -72,7 +72,7 @@ impl DeliveryInfo {
 pub(crate) fn decode(
     delivery: &Delivery,
     info: &mut DeliveryInfo,
-) -> Result<Prepared, Undecodable> {
+) -> Result<EventToApply, Undecodable> {
     let svix_id = info.svix_id.clone().ok_or(Undecodable::NoSvixId)?;
     let envelope = Envelope::parse(&delivery.data)?;
     info.event_type.clone_from(&envelope.event_type);
@@ -80,5 +80,10 @@ pub(crate) fn decode(
         info.object_id = Some(id.to_owned());
     }
     let attempt = i32::try_from(info.failed_attempts.saturating_add(1)).unwrap_or(i32::MAX);
-    Ok(prepare(&svix_id, envelope, info.received_at, attempt)?)
+    Ok(EventToApply::from_envelope(
+        &svix_id,
+        envelope,
+        info.received_at,
+        attempt,
+    )?)
 }

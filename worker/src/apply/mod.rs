@@ -1,7 +1,7 @@
 //! Applying events to Postgres: one record per svix-id, and the ordering guard.
 //!
-//! [`prepare`] turns a decoded event into the change it makes, before any database
-//! work. [`apply_event`] applies one inside the caller's transaction. [`apply_batch`]
+//! [`EventToApply`] is a decoded event with the change it makes, built before any
+//! database work (`prepare`). [`apply_event`] applies one inside the caller's transaction. [`apply_batch`]
 //! applies several in one transaction: first with a few multi-row statements and no
 //! savepoints (`bulk`); if that fails, again event by event with a savepoint each,
 //! so one failing event leaves the others applied. `store` holds the statements.
@@ -12,7 +12,7 @@ mod store;
 
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 
-pub use prepare::{object_change, prepare, primary_email, Change, ObjectKind, Permanent, Prepared};
+pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
 
 /// What came of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,7 +41,7 @@ impl Outcome {
 /// Applies one event: records its svix-id (a duplicate stops here), applies the
 /// change under the ordering guard, and erases personal data where a user is
 /// deleted. Call it inside a transaction.
-pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome, DieselError> {
+pub fn apply_event(conn: &mut PgConnection, event: &EventToApply) -> Result<Outcome, DieselError> {
     let initial = match event.change {
         Change::Ignore => Outcome::Ignored,
         _ => Outcome::Applied,
@@ -98,7 +98,7 @@ pub fn apply_object(
 /// savepoint around each, so the failing event fails alone and the others commit.
 pub fn apply_batch(
     conn: &mut PgConnection,
-    events: &[Prepared],
+    events: &[EventToApply],
 ) -> Result<Vec<Result<Outcome, DieselError>>, DieselError> {
     if let [event] = events {
         return conn

@@ -27,9 +27,9 @@ pub enum Change {
     Ignore,
 }
 
-/// An event ready to apply.
+/// An event ready to apply: who sent it, and the change it makes.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct EventToApply {
     pub svix_id: String,
     pub event_type: String,
     pub object_id: Option<String>,
@@ -44,25 +44,25 @@ pub struct Prepared {
     pub change: Change,
 }
 
-impl Prepared {
-    pub fn is_delete(&self) -> bool {
-        match &self.change {
-            Change::User(u) => u.deleted_at.is_some(),
-            Change::Organization(o) => o.deleted_at.is_some(),
-            Change::Membership(m) => m.deleted_at.is_some(),
-            Change::Ignore => false,
-        }
+impl EventToApply {
+    /// Builds the change `envelope` makes. `received_at` orders deletes whose
+    /// envelope has no timestamp.
+    pub fn from_envelope(
+        svix_id: &str,
+        envelope: Envelope,
+        received_at: Option<DateTime<Utc>>,
+        attempt: i32,
+    ) -> Result<Self, Permanent> {
+        from_envelope(svix_id, envelope, received_at, attempt)
     }
 }
 
-/// Builds the change `envelope` makes. `received_at` orders deletes whose envelope
-/// has no timestamp.
-pub fn prepare(
+fn from_envelope(
     svix_id: &str,
     envelope: Envelope,
     received_at: Option<DateTime<Utc>>,
     attempt: i32,
-) -> Result<Prepared, Permanent> {
+) -> Result<EventToApply, Permanent> {
     if has_nul_escape(&envelope.body) {
         return Err(Permanent(
             "the body holds a \\u0000 escape, which Postgres jsonb cannot store".into(),
@@ -122,7 +122,7 @@ pub fn prepare(
         }
         _ => (Change::Ignore, None),
     };
-    Ok(Prepared {
+    Ok(EventToApply {
         svix_id: svix_id.to_owned(),
         object_id,
         event_type,
@@ -159,7 +159,7 @@ fn has_nul_escape(json: &[u8]) -> bool {
 }
 
 /// The kinds of Clerk object clerk-sync keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {
     User,
     Organization,
@@ -374,16 +374,18 @@ mod tests {
     #[test]
     fn handled_types_need_an_id_and_a_version() {
         let no_id = envelope(r#"{"type":"user.created","data":{"updated_at":1}}"#);
-        assert!(prepare("m", no_id, None, 1).is_err());
+        assert!(EventToApply::from_envelope("m", no_id, None, 1).is_err());
         let no_version = envelope(r#"{"type":"user.updated","data":{"id":"user_1"}}"#);
-        assert!(prepare("m", no_version, None, 1).is_err());
+        assert!(EventToApply::from_envelope("m", no_version, None, 1).is_err());
         let no_org = envelope(
             r#"{"type":"organizationMembership.created","data":{"id":"m","updated_at":1}}"#,
         );
-        assert!(prepare("m", no_org, None, 1).is_err());
+        assert!(EventToApply::from_envelope("m", no_org, None, 1).is_err());
         let other = envelope(r#"{"type":"session.created","data":{}}"#);
         assert!(matches!(
-            prepare("m", other, None, 1).expect("ignored").change,
+            EventToApply::from_envelope("m", other, None, 1)
+                .expect("ignored")
+                .change,
             Change::Ignore
         ));
     }
@@ -396,7 +398,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.created","data":{"id":"u","updated_at":1,"first_name":"a\u0000"}}"#,
         );
-        assert!(prepare("m", e, None, 1).is_err());
+        assert!(EventToApply::from_envelope("m", e, None, 1).is_err());
     }
 
     #[test]
@@ -404,7 +406,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,
         );
-        let p = prepare("m", e, None, 1).expect("valid");
+        let p = EventToApply::from_envelope("m", e, None, 1).expect("valid");
         let Change::User(u) = p.change else {
             panic!("not a user change")
         };

@@ -13,10 +13,10 @@ use shared::{
     schema::{organization_memberships, organizations, users, webhook_events},
 };
 
-use super::{Outcome, Prepared};
+use super::{EventToApply, Outcome};
 
 /// The `webhook_events` row of an event.
-fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
+fn record_row(e: &EventToApply, outcome: Outcome) -> NewWebhookEvent<'_> {
     NewWebhookEvent {
         svix_id: &e.svix_id,
         event_type: &e.event_type,
@@ -31,7 +31,7 @@ fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
 }
 
 /// Inserts the event's record; `false` when its svix-id is already recorded.
-pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryResult<bool> {
+pub fn record(conn: &mut PgConnection, e: &EventToApply, outcome: Outcome) -> QueryResult<bool> {
     let inserted = diesel::insert_into(webhook_events::table)
         .values(&record_row(e, outcome))
         .on_conflict_do_nothing()
@@ -43,7 +43,7 @@ pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryR
 /// Returns the svix-ids that were not recorded before.
 pub fn record_all(
     conn: &mut PgConnection,
-    events: &[(&Prepared, Outcome)],
+    events: &[(&EventToApply, Outcome)],
 ) -> QueryResult<Vec<String>> {
     let rows: Vec<NewWebhookEvent<'_>> = events
         .iter()

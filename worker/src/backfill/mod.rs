@@ -397,7 +397,7 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
     let outcomes = loop {
         tries += 1;
         let page = Arc::clone(&changes);
-        let result = database::run(pool, move |conn| {
+        let result = database::with_connection(pool, move |conn| {
             conn.transaction(|conn| {
                 page.iter()
                     .map(|(_, change, subject)| apply_object(conn, change, subject.as_deref()))
@@ -408,7 +408,7 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
         match result {
             Ok(outcomes) => break outcomes,
             Err(e) if tries < PAGE_TRIES => {
-                warn!(kind = kind_name(kind), error = %e, retry_in = ?wait, "applying a page failed; retrying it");
+                warn!(kind = kind_name(kind), error = %shared::report::chain(&e), retry_in = ?wait, "applying a page failed; retrying it");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }

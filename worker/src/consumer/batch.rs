@@ -17,7 +17,7 @@ use super::{
     Consumer,
 };
 use crate::{
-    apply::{Outcome, Prepared},
+    apply::{EventToApply, Outcome},
     delivery::{self, DeliveryInfo},
 };
 
@@ -111,7 +111,7 @@ impl Consumer {
         Ok(())
     }
 
-    fn observe_lag(&self, event: &Prepared) {
+    fn observe_lag(&self, event: &EventToApply) {
         if let Some(received) = event.received_at {
             let lag = chrono::Utc::now() - received;
             self.metrics

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use super::{batch::NoResult, decide::Failure, Consumer};
 use crate::{
-    apply::{apply_batch, Outcome, Prepared},
+    apply::{apply_batch, EventToApply, Outcome},
     database::{self, DbError},
 };
 
@@ -33,7 +33,7 @@ impl Consumer {
     /// the worker is stopping while Postgres is down get [`Failure::Outage`].
     pub(super) async fn apply_riding_out_outages(
         &self,
-        events: Arc<Vec<Prepared>>,
+        events: Arc<Vec<EventToApply>>,
         stop: &CancellationToken,
     ) -> Vec<Result<Outcome, Failure>> {
         let n = events.len();
@@ -69,7 +69,7 @@ impl Consumer {
     /// Adds the time spent in Postgres (not waiting for it) to `busy`.
     async fn apply_slice(
         &self,
-        events: &Arc<Vec<Prepared>>,
+        events: &Arc<Vec<EventToApply>>,
         range: Range<usize>,
         stop: &CancellationToken,
         busy: &mut Duration,
@@ -80,7 +80,8 @@ impl Consumer {
             let range = range.clone();
             let started = Instant::now();
             let result =
-                database::run(&self.pool, move |conn| apply_batch(conn, &batch[range])).await;
+                database::with_connection(&self.pool, move |conn| apply_batch(conn, &batch[range]))
+                    .await;
             *busy += started.elapsed();
             match result {
                 Ok(results) => {
