@@ -15,7 +15,7 @@ use lapin::{
     BasicProperties,
 };
 use svix::webhooks::Webhook;
-use worker::apply::{apply_batch, prepare, Payloads};
+use worker::apply::{apply_batch, EventToApply, Payloads};
 
 use crate::{
     setup::{free_port, peak_rss_kb, stop, Bench, SECRET},
@@ -35,8 +35,8 @@ pub fn body(n: usize) -> Vec<u8> {
 
 fn properties(svix_id: &str) -> BasicProperties {
     let mut h = FieldTable::default();
-    shared::amqp::set_str(&mut h, "svix-id", svix_id);
-    shared::amqp::set_str(
+    shared::headers::set_str(&mut h, "svix-id", svix_id);
+    shared::headers::set_str(
         &mut h,
         "x-received-at",
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -104,7 +104,7 @@ pub async fn sql_ceiling(
     let events: Vec<_> = (0..n)
         .map(|i| {
             let env = shared::event::Envelope::parse(&body(i)).context("envelope")?;
-            prepare(
+            EventToApply::from_envelope(
                 &format!("msg_sql_{i}"),
                 env,
                 Some(chrono::Utc::now()),

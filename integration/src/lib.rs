@@ -272,7 +272,7 @@ impl TestApp {
     /// Stops every worker gracefully.
     pub async fn stop_workers(&mut self) {
         for w in self.workers.drain(..) {
-            w.shutdown().await;
+            w.shutdown().await.expect("the worker stops cleanly");
         }
     }
 }
@@ -291,6 +291,17 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         })
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum()
+}
+
+/// A Clerk `updated_at` (ms) that tests count versions from.
+pub const T0: i64 = 1_716_883_200_000;
+
+/// A local TCP port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A clerk-sync binary (`receiver` or `worker`) built beside the test binaries.

@@ -3,10 +3,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use receiver::{
     send::{send, SendArgs},
-    signature::Secrets,
+    settings::signing_secrets,
     Application, Settings,
 };
-use shared::config::{self, ConfigError};
+use shared::{config, report::CONFIG_EXIT_CODE};
 
 /// clerk-sync receiver: accepts Clerk webhooks and queues them durably.
 #[derive(Parser)]
@@ -39,23 +39,16 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = config::load_dotenv() {
         eprintln!("{e}");
-        return ExitCode::from(2);
+        return ExitCode::from(CONFIG_EXIT_CODE);
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Send { event_type, to, id } => {
-            let secrets = match config::required(
-                "CLERK_WEBHOOK_SIGNING_SECRET",
-                "the secret to sign with (whsec_…)",
-            )
-            .and_then(|raw| {
-                Secrets::parse(&raw)
-                    .map_err(|r| ConfigError::new("CLERK_WEBHOOK_SIGNING_SECRET", r))
-            }) {
+            let secrets = match signing_secrets() {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("{e}");
-                    return ExitCode::from(2);
+                    return ExitCode::from(CONFIG_EXIT_CODE);
                 }
             };
             match send(&secrets, &SendArgs { event_type, to, id }).await {
@@ -84,7 +77,7 @@ async fn serve() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            return ExitCode::from(CONFIG_EXIT_CODE);
         }
     };
     shared::telemetry::init(&settings.log);

@@ -17,12 +17,13 @@ use std::{
 };
 
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions},
-    types::FieldTable,
-    BasicProperties, Channel, Confirmation, Connection,
+    options::ConfirmSelectOptions, types::FieldTable, BasicProperties, Channel, Connection,
 };
-use shared::{amqp, topology::headers, topology::Topology};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use shared::{amqp, backoff::Backoff, headers, report::chain, topology::Topology};
+use tokio::{
+    sync::{Mutex, OwnedMutexGuard},
+    task::JoinHandle,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -52,7 +53,21 @@ pub enum PublishError {
     #[error("the broker did not confirm within {0:?}")]
     Timeout(Duration),
     #[error("the broker channel failed: {0}")]
-    Channel(#[from] lapin::Error),
+    Channel(lapin::Error),
+}
+
+impl From<amqp::PublishError> for PublishError {
+    fn from(e: amqp::PublishError) -> Self {
+        match e {
+            amqp::PublishError::Channel(e) => Self::Channel(e),
+            amqp::PublishError::Nacked => Self::Nacked,
+            amqp::PublishError::Returned | amqp::PublishError::ReturnedOther { .. } => {
+                Self::Returned
+            }
+            // Only without confirm mode, which this channel always has.
+            amqp::PublishError::NotConfirmMode => Self::Unavailable,
+        }
+    }
 }
 
 /// One event, as it is published.
@@ -95,13 +110,14 @@ struct Inner {
 
 impl Publisher {
     /// Starts the supervisor. Returns at once; the first connection is made in the
-    /// background (use [`Publisher::wait_connected`] to wait for it).
+    /// background (use [`Publisher::wait_connected`] to wait for it). The supervisor
+    /// task runs until `stop` is cancelled: its handle is for reporting its end.
     pub fn start(
         url: String,
         topology: Topology,
         metrics: Metrics,
         stop: CancellationToken,
-    ) -> Self {
+    ) -> (Self, JoinHandle<anyhow::Result<()>>) {
         let inner = Arc::new(Inner {
             url,
             topology,
@@ -111,30 +127,13 @@ impl Publisher {
             changed: tokio::sync::Notify::new(),
             metrics,
         });
-        tokio::spawn(supervise(inner.clone(), stop));
-        Self { inner }
+        let supervisor = tokio::spawn(supervise(inner.clone(), stop));
+        (Self { inner }, supervisor)
     }
 
     fn current(&self) -> Option<Arc<Pool>> {
         let guard = self.inner.pool.read().unwrap_or_else(|e| e.into_inner());
         guard.as_ref().filter(|p| p.usable()).cloned()
-    }
-
-    /// Whether the confirm-mode channels are open.
-    pub fn is_ready(&self) -> bool {
-        self.current().is_some()
-    }
-
-    /// Waits up to `timeout` for usable channels.
-    pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.is_ready() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.is_ready()
     }
 
     /// A free channel of `pool`, or the next one's turn when all are busy.
@@ -152,14 +151,31 @@ impl Publisher {
         (pool.channels[i].clone(), turn)
     }
 
+    /// Whether the confirm-mode channels are open.
+    pub fn is_ready(&self) -> bool {
+        self.current().is_some()
+    }
+
+    /// Waits up to `timeout` for a usable channel.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.is_ready() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.is_ready()
+    }
+
     /// Publishes and waits for the broker's confirm.
     pub async fn publish(&self, event: Outgoing<'_>) -> Result<(), PublishError> {
         let pool = self.current().ok_or(PublishError::Unavailable)?;
         let mut table = FieldTable::default();
-        amqp::set_str(&mut table, headers::SVIX_ID, event.svix_id);
-        amqp::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
+        headers::set_str(&mut table, headers::SVIX_ID, event.svix_id);
+        headers::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
         let now = chrono::Utc::now();
-        amqp::set_str(
+        headers::set_str(
             &mut table,
             headers::RECEIVED_AT,
             &now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -172,64 +188,37 @@ impl Publisher {
             .with_headers(table);
 
         let started = Instant::now();
-        let result = tokio::time::timeout(CONFIRM_TIMEOUT, async {
-            let (channel, turn) = self.take_turn(&pool).await;
-            let confirmation = channel
-                .basic_publish(
-                    self.inner.topology.exchange().into(),
-                    event.event_type.into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
-                    event.body,
-                    props,
-                )
-                .await?
-                .await;
-            drop(turn);
-            confirmation
-        })
-        .await;
-        let outcome = match result {
-            Err(_) => Err(PublishError::Timeout(CONFIRM_TIMEOUT)),
-            Ok(Err(e)) => Err(PublishError::Channel(e)),
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)))) => {
-                let theirs = returned
-                    .properties
-                    .message_id()
-                    .as_ref()
-                    .map(|s| s.as_str());
-                if theirs != Some(event.svix_id) {
-                    warn!(
-                        returned_message_id = theirs.unwrap_or("<none>"),
-                        "the broker's return for another message came with this confirm; \
-                         replacing the connection"
-                    );
-                    self.inner.poisoned.store(true, Ordering::SeqCst);
-                }
+        let exchange = self.inner.topology.exchange();
+        let published = async {
+            let (channel, _turn) = self.take_turn(&pool).await;
+            amqp::publish_confirmed(&channel, &exchange, event.event_type, event.body, props).await
+        };
+        let outcome = match tokio::time::timeout(CONFIRM_TIMEOUT, published).await {
+            Err(_) => {
+                // The publish may still be pending on its channel: that channel no
+                // longer carries one publish at a time.
+                self.inner.poisoned.store(true, Ordering::SeqCst);
+                Err(PublishError::Timeout(CONFIRM_TIMEOUT))
+            }
+            Ok(Err(amqp::PublishError::ReturnedOther { returned })) => {
+                warn!(
+                    returned_message_id = returned.as_deref().unwrap_or("<none>"),
+                    "the broker's return for another message came with this confirm; \
+                     replacing the connection"
+                );
+                self.inner.poisoned.store(true, Ordering::SeqCst);
                 Err(PublishError::Returned)
             }
-            Ok(Ok(Confirmation::Nack(None))) => Err(PublishError::Nacked),
-            // Only without confirm mode, which these channels always have.
-            Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Unavailable),
+            Ok(result) => result.map_err(PublishError::from),
         };
         self.inner
             .metrics
             .confirm_seconds
             .observe(started.elapsed().as_secs_f64());
-        if let Err(PublishError::Timeout(_)) = outcome {
-            // The publish may still be pending on its channel: that channel no longer
-            // carries one publish at a time.
-            self.inner.poisoned.store(true, Ordering::SeqCst);
-        }
-        if matches!(
-            outcome,
-            Err(PublishError::Channel(_)) | Err(PublishError::Timeout(_))
-        ) || self.inner.poisoned.load(Ordering::SeqCst)
+        if matches!(outcome, Err(PublishError::Channel(_)))
+            || self.inner.poisoned.load(Ordering::SeqCst)
         {
-            // Let the supervisor check the channels now rather than at its next tick.
+            // Let the supervisor check the channel now rather than at its next tick.
             self.inner.changed.notify_one();
         }
         outcome
@@ -255,9 +244,9 @@ async fn open(inner: &Inner) -> anyhow::Result<(Connection, Pool)> {
     Ok((conn, Pool { channels, turns }))
 }
 
-async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(200);
-    let max_backoff = Duration::from_secs(5);
+/// Keeps the confirm-mode channels in place until `stop` is cancelled.
+async fn supervise(inner: Arc<Inner>, stop: CancellationToken) -> anyhow::Result<()> {
+    let mut backoff = Backoff::default();
     let mut was_down_logged = false;
     while !stop.is_cancelled() {
         match open(&inner).await {
@@ -271,7 +260,7 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
                 let pool = Arc::new(pool);
                 *inner.pool.write().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
                 inner.metrics.broker_connected.set(1);
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 was_down_logged = false;
                 // Watch the channel until it breaks or we are told to stop.
                 loop {
@@ -289,25 +278,29 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) {
                 *inner.pool.write().unwrap_or_else(|e| e.into_inner()) = None;
                 inner.metrics.broker_connected.set(0);
                 if stop.is_cancelled() {
-                    let _ = conn.close(200, "receiver shutting down".into()).await;
-                    return;
+                    if let Err(e) = conn.close(200, "receiver shutting down".into()).await {
+                        warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+                    }
+                    return Ok(());
                 }
                 if inner.poisoned.load(Ordering::SeqCst) {
-                    let _ = conn.close(200, "replacing channels".into()).await;
+                    if let Err(e) = conn.close(200, "replacing channels".into()).await {
+                        warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+                    }
                 }
                 warn!("lost a RabbitMQ channel; reconnecting (requests get 503 meanwhile)");
             }
             Err(e) => {
                 if !was_down_logged {
-                    warn!(error = %e, "cannot reach RabbitMQ; retrying (requests get 503 meanwhile)");
+                    warn!(error = %format!("{e:#}"), "cannot reach RabbitMQ; retrying (requests get 503 meanwhile)");
                     was_down_logged = true;
                 }
                 tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {},
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff.next_wait()) => {},
                 }
-                backoff = (backoff * 2).min(max_backoff);
             }
         }
     }
+    Ok(())
 }

@@ -15,12 +15,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let raw = config::required(
-            "CLERK_WEBHOOK_SIGNING_SECRET",
-            "copy the endpoint's signing secret (whsec_…) from Clerk's dashboard",
-        )?;
-        let secrets = Secrets::parse(&raw)
-            .map_err(|reason| ConfigError::new("CLERK_WEBHOOK_SIGNING_SECRET", reason))?;
+        let secrets = signing_secrets()?;
         let max_body_bytes = config::parsed("MAX_BODY_BYTES", 1_048_576usize)?;
         if max_body_bytes == 0 {
             return Err(ConfigError::new("MAX_BODY_BYTES", "must be positive"));
@@ -33,6 +28,16 @@ impl Settings {
             secrets,
         })
     }
+}
+
+/// `CLERK_WEBHOOK_SIGNING_SECRET`, parsed: what `serve` verifies with and `send`
+/// signs with.
+pub fn signing_secrets() -> Result<Secrets, ConfigError> {
+    let raw = config::required(
+        "CLERK_WEBHOOK_SIGNING_SECRET",
+        "copy the endpoint's signing secret (whsec_…) from Clerk's dashboard",
+    )?;
+    Secrets::parse(&raw).map_err(|reason| ConfigError::new("CLERK_WEBHOOK_SIGNING_SECRET", reason))
 }
 
 #[cfg(test)]

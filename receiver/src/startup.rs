@@ -10,7 +10,8 @@ use actix_web::{
     App, HttpResponse, HttpServer,
 };
 use anyhow::Context;
-use shared::topology::Topology;
+use shared::{report::report_exit, topology::Topology};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -29,6 +30,7 @@ pub struct Application {
     port: u16,
     server: Server,
     publisher: Publisher,
+    supervisor: JoinHandle<anyhow::Result<()>>,
     stop: CancellationToken,
 }
 
@@ -44,7 +46,7 @@ impl Application {
         }
         let stop = CancellationToken::new();
         let metrics = Metrics::new();
-        let publisher = Publisher::start(
+        let (publisher, supervisor) = Publisher::start(
             settings.amqp.url.clone(),
             Topology::new(settings.amqp.prefix.clone()),
             metrics.clone(),
@@ -55,6 +57,7 @@ impl Application {
             port,
             server,
             publisher,
+            supervisor,
             stop,
         })
     }
@@ -69,13 +72,39 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT (actix-web handles both: it stops accepting,
     /// lets in-flight requests finish, then returns), then closes the broker
-    /// connection.
+    /// connection. If the broker supervisor ends first (a panic), stops the server
+    /// and fails, so the process exits non-zero and is restarted.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let result = self.server.await;
-        self.stop.cancel();
-        // Give the supervisor a moment to close the connection cleanly.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        result.context("HTTP server failed")
+        let Self {
+            server,
+            mut supervisor,
+            stop,
+            ..
+        } = self;
+        let handle = server.handle();
+        tokio::pin!(server);
+        tokio::select! {
+            served = &mut server => {
+                stop.cancel();
+                // Give the supervisor a moment to close the connection cleanly.
+                let supervised = match tokio::time::timeout(Duration::from_secs(5), supervisor).await {
+                    Ok(ended) => report_exit("broker supervisor", ended, true),
+                    Err(_) => Ok(()),
+                };
+                served.context("HTTP server failed")?;
+                supervised
+            }
+            ended = &mut supervisor => {
+                let supervised = report_exit("broker supervisor", ended, false);
+                stop.cancel();
+                // The server future handles the stop command: drive both.
+                let (_, served) = tokio::join!(handle.stop(true), &mut server);
+                if let Err(e) = served {
+                    tracing::warn!(error = %e, "the HTTP server failed while stopping");
+                }
+                supervised
+            }
+        }
     }
 }
 
@@ -134,4 +163,46 @@ async fn method_not_allowed() -> HttpResponse {
 
 async fn not_found() -> HttpResponse {
     json_error(StatusCode::NOT_FOUND, "not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::config::{AmqpSettings, LogSettings};
+
+    use super::*;
+    use crate::signature::Secrets;
+
+    #[tokio::test]
+    async fn a_panicking_broker_supervisor_fails_the_receiver_and_stops_its_server() {
+        let settings = Settings {
+            amqp: AmqpSettings {
+                url: "amqp://guest:guest@127.0.0.1:1/%2f".into(),
+                prefix: "unused".into(),
+            },
+            log: LogSettings::default(),
+            bind_addr: "127.0.0.1:0".into(),
+            max_body_bytes: 1024,
+            secrets: Secrets::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("valid"),
+        };
+        let mut app = Application::build(settings).await.expect("the app builds");
+        // A supervisor that panics stands in for the real one.
+        app.supervisor.abort();
+        app.supervisor = tokio::spawn(async {
+            tokio::task::yield_now().await;
+            panic!("the supervisor broke");
+        });
+        let port = app.port();
+        let e = app
+            .run_until_stopped()
+            .await
+            .expect_err("a panicking supervisor is a failure");
+        assert!(
+            format!("{e:#}").contains("broker supervisor task panicked: the supervisor broke"),
+            "{e:#}"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the HTTP server still answers"
+        );
+    }
 }

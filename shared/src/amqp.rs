@@ -1,7 +1,8 @@
-//! Connecting to RabbitMQ and reading message headers.
+//! Connecting to RabbitMQ, and the one way clerk-sync publishes: `mandatory`, in a
+//! confirm-mode channel, waiting for the broker's confirm.
 
 use lapin::{
-    types::{AMQPValue, FieldTable, LongString, ShortString},
+    options::BasicPublishOptions, types::LongString, BasicProperties, Channel, Confirmation,
     Connection, ConnectionProperties,
 };
 
@@ -11,45 +12,61 @@ pub async fn connect(url: &str, name: &str) -> lapin::Result<Connection> {
     Connection::connect(url, props).await
 }
 
-/// A header as a string, whatever string-like type it was sent as.
-pub fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
-    let value = headers?.inner().get(key)?;
-    match value {
-        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
-        AMQPValue::ByteArray(b) => Some(String::from_utf8_lossy(b.as_slice()).into_owned()),
-        other => header_int_value(other).map(|n| n.to_string()),
+/// Why the broker did not take a published message.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the RabbitMQ channel failed")]
+    Channel(#[from] lapin::Error),
+    #[error("RabbitMQ refused the message (nack)")]
+    Nacked,
+    #[error("RabbitMQ could not route the message: no queue is bound for it")]
+    Returned,
+    /// The confirm came with the return of another message: the channel carried
+    /// several publishes at once and lapin paired a coalesced ack with the wrong
+    /// one, so none of that channel's recent confirms can be trusted.
+    #[error("RabbitMQ returned another message ({returned:?}) with this confirm")]
+    ReturnedOther { returned: Option<String> },
+    #[error("the channel is not in confirm mode")]
+    NotConfirmMode,
+}
+
+/// Publishes `body` with `mandatory` (an unroutable message comes back instead of
+/// being confirmed) and waits for the broker's confirm. `channel` must be in confirm
+/// mode.
+pub async fn publish_confirmed(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<(), PublishError> {
+    let message_id = properties.message_id().clone();
+    let confirmation = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            body,
+            properties,
+        )
+        .await?
+        .await?;
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
+            let theirs = returned.properties.message_id().clone();
+            if message_id.is_some() && theirs == message_id {
+                Err(PublishError::Returned)
+            } else {
+                Err(PublishError::ReturnedOther {
+                    returned: theirs.map(|s| s.as_str().to_owned()),
+                })
+            }
+        }
+        Confirmation::Nack(None) => Err(PublishError::Nacked),
+        Confirmation::NotRequested => Err(PublishError::NotConfirmMode),
     }
-}
-
-/// A header as an integer, whatever integer type it was sent as.
-pub fn header_int(headers: Option<&FieldTable>, key: &str) -> Option<i64> {
-    header_int_value(headers?.inner().get(key)?)
-}
-
-fn header_int_value(v: &AMQPValue) -> Option<i64> {
-    match v {
-        AMQPValue::ShortShortInt(n) => Some(i64::from(*n)),
-        AMQPValue::ShortShortUInt(n) => Some(i64::from(*n)),
-        AMQPValue::ShortInt(n) => Some(i64::from(*n)),
-        AMQPValue::ShortUInt(n) => Some(i64::from(*n)),
-        AMQPValue::LongInt(n) => Some(i64::from(*n)),
-        AMQPValue::LongUInt(n) => Some(i64::from(*n)),
-        AMQPValue::LongLongInt(n) => Some(*n),
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).parse().ok(),
-        _ => None,
-    }
-}
-
-/// Sets a string header.
-pub fn set_str(table: &mut FieldTable, key: &str, value: &str) {
-    table.insert(
-        ShortString::from(key),
-        AMQPValue::LongString(LongString::from(value)),
-    );
-}
-
-/// Sets an integer header.
-pub fn set_int(table: &mut FieldTable, key: &str, value: i64) {
-    table.insert(ShortString::from(key), AMQPValue::LongLongInt(value));
 }

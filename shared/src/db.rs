@@ -121,7 +121,7 @@ pub fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+        .map_err(|e| anyhow::anyhow!(e).context("migration failed"));
     let _ = conn.batch_execute("SELECT pg_advisory_unlock(7411202611)");
     result
 }

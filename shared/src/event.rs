@@ -1,8 +1,9 @@
 //! The Clerk event envelope: `{"type": "...", "data": {...}, "timestamp": ms, ...}`.
 //!
 //! The receiver only checks that a body is an envelope ([`route`]); the worker parses
-//! it whole ([`Envelope::parse`]). Parsing is lenient: unknown fields are kept in the
-//! raw value, and only what routing and ordering need is required.
+//! it whole ([`Envelope::parse`]). Parsing is lenient: only what routing and
+//! ordering need is read and required; the rest is skipped, and the body is kept as
+//! the bytes received.
 
 use std::fmt;
 
@@ -14,10 +15,10 @@ use serde::{
 use serde_json::{Map, Value};
 
 /// Why a body is not a Clerk event envelope. Permanent: the same bytes never parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
-    #[error("body is not JSON: {0}")]
-    NotJson(String),
+    #[error("body is not JSON")]
+    NotJson(#[source] serde_json::Error),
     #[error("not a Clerk event: {0}")]
     NotAnEvent(String),
 }
@@ -57,7 +58,7 @@ fn classify(e: serde_json::Error) -> EnvelopeError {
         Category::Data => EnvelopeError::NotAnEvent(format!(
             "expected an object with a string `type` and an object `data` ({e})"
         )),
-        _ => EnvelopeError::NotJson(e.to_string()),
+        _ => EnvelopeError::NotJson(e),
     }
 }
 
@@ -120,7 +121,7 @@ impl Envelope {
             serde_json::error::Category::Data => {
                 EnvelopeError::NotAnEvent("the body is not a JSON object".into())
             }
-            _ => EnvelopeError::NotJson(e.to_string()),
+            _ => EnvelopeError::NotJson(e),
         })?;
         let Some(Value::String(event_type)) = wire.event_type else {
             return Err(EnvelopeError::NotAnEvent("no string `type`".into()));
@@ -182,11 +183,11 @@ mod tests {
     #[test]
     fn route_accepts_envelopes_only() {
         assert_eq!(
-            route(br#"{"type":"user.created","data":{"x":[1],"id":"u"}}"#),
-            Ok(Route {
+            route(br#"{"type":"user.created","data":{"x":[1],"id":"u"}}"#).expect("an envelope"),
+            Route {
                 event_type: "user.created".into(),
                 object_id: Some("u".into())
-            })
+            }
         );
         assert!(matches!(route(b"nope"), Err(EnvelopeError::NotJson(_))));
         assert!(matches!(route(b"[1,2]"), Err(EnvelopeError::NotAnEvent(_))));

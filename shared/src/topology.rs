@@ -19,28 +19,6 @@ use lapin::{
     Channel, ExchangeKind,
 };
 
-/// Headers clerk-sync puts on messages.
-pub mod headers {
-    /// The Svix message id (also the AMQP `message_id`).
-    pub const SVIX_ID: &str = "svix-id";
-    /// The Svix timestamp (seconds) of the delivery that was accepted.
-    pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
-    /// When the receiver accepted the event (RFC 3339).
-    pub const RECEIVED_AT: &str = "x-received-at";
-    /// Attempts made so far (absent: none).
-    pub const ATTEMPTS: &str = "x-clerk-sync-attempts";
-    /// When the first and the last attempt failed (RFC 3339).
-    pub const FIRST_FAILED_AT: &str = "x-clerk-sync-first-failed-at";
-    pub const LAST_FAILED_AT: &str = "x-clerk-sync-last-failed-at";
-    /// Why the last attempt failed.
-    pub const ERROR: &str = "x-clerk-sync-error";
-    /// Set on dead letters: the event type and object id, for listing.
-    pub const EVENT_TYPE: &str = "x-clerk-sync-event-type";
-    pub const OBJECT_ID: &str = "x-clerk-sync-object-id";
-    /// Set on dead letters: when the message was dead-lettered (RFC 3339).
-    pub const DEAD_AT: &str = "x-clerk-sync-dead-at";
-}
-
 /// How many times the broker may hand out one message before dead-lettering it on its
 /// own. Only crash loops should get there: the worker holds messages during Postgres
 /// outages instead of returning them, and counts its own attempts in a header. Worker
@@ -59,10 +37,6 @@ impl Topology {
         Self {
             prefix: prefix.into(),
         }
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     /// The exchange the receiver publishes to (topic, routing key = event type).

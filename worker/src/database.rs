@@ -1,4 +1,5 @@
-//! Running Diesel on blocking threads, and telling an outage from an event's fault.
+//! Running Diesel on blocking threads (with the caller's span, so log lines from
+//! inside carry its `svix_id`), and telling an outage from an event's fault.
 
 use diesel::{
     connection::SimpleConnection,
@@ -10,12 +11,13 @@ use shared::db::{PgPool, PgPooled};
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// No connection could be had: Postgres is down or unreachable.
-    #[error("cannot get a Postgres connection: {0}")]
-    Unavailable(String),
+    #[error("cannot get a Postgres connection")]
+    Unavailable(#[source] diesel::r2d2::PoolError),
     #[error(transparent)]
     Query(#[from] DieselError),
-    #[error("database task failed: {0}")]
-    Panicked(String),
+    /// The blocking task panicked or was cancelled.
+    #[error("the database task did not finish")]
+    Panicked(#[source] tokio::task::JoinError),
 }
 
 impl DbError {
@@ -51,25 +53,25 @@ fn looks_like_connection_loss(message: &str) -> bool {
 }
 
 /// Runs `f` with a pooled connection on a blocking thread.
-pub async fn run<T, F>(pool: &PgPool, f: F) -> Result<T, DbError>
+pub async fn with_connection<T, F>(pool: &PgPool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut PgPooled) -> Result<T, DieselError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool
-            .get()
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let _entered = span.enter();
+        let mut conn = pool.get().map_err(DbError::Unavailable)?;
         f(&mut conn).map_err(DbError::from)
     })
     .await
-    .map_err(|e| DbError::Panicked(e.to_string()))?
+    .map_err(DbError::Panicked)?
 }
 
 /// Whether Postgres answers a trivial query now.
-pub async fn is_healthy(pool: &PgPool) -> bool {
-    run(pool, |conn| conn.batch_execute("SELECT 1"))
+async fn is_healthy(pool: &PgPool) -> bool {
+    with_connection(pool, |conn| conn.batch_execute("SELECT 1"))
         .await
         .is_ok()
 }

@@ -6,17 +6,16 @@
 
 use anyhow::Context;
 use lapin::{
-    options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions},
+    options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable},
-    Channel, Confirmation,
+    BasicProperties, Channel,
 };
 use serde::Serialize;
 use shared::{
-    amqp::{self, header_int, header_str},
-    topology::{headers, Topology},
+    amqp,
+    headers::{self, get_int, get_str},
+    topology::Topology,
 };
-
-use crate::delivery::replay_properties;
 
 /// One dead letter, as listed.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -33,8 +32,8 @@ pub struct DeadLetter {
 impl DeadLetter {
     fn from_properties(props: &lapin::BasicProperties) -> Self {
         let h = props.headers().as_ref();
-        let reason = header_str(h, headers::ERROR).unwrap_or_else(|| {
-            match header_str(h, "x-first-death-reason").as_deref() {
+        let reason = get_str(h, headers::ERROR).unwrap_or_else(|| {
+            match get_str(h, "x-first-death-reason").as_deref() {
                 Some("delivery_limit") => "the broker dead-lettered it after too many deliveries (did a worker crash while holding it?)".to_owned(),
                 Some(other) => format!("the broker dead-lettered it ({other})"),
                 None => "unknown".to_owned(),
@@ -45,15 +44,15 @@ impl DeadLetter {
                 .message_id()
                 .as_ref()
                 .map(|s| s.as_str().to_owned())
-                .or_else(|| header_str(h, headers::SVIX_ID)),
-            event_type: header_str(h, headers::EVENT_TYPE)
+                .or_else(|| get_str(h, headers::SVIX_ID)),
+            event_type: get_str(h, headers::EVENT_TYPE)
                 .or_else(|| first_death_routing_key(h))
                 .unwrap_or_else(|| "unknown".into()),
-            object_id: header_str(h, headers::OBJECT_ID),
-            attempts: header_int(h, headers::ATTEMPTS).unwrap_or(0),
+            object_id: get_str(h, headers::OBJECT_ID),
+            attempts: get_int(h, headers::ATTEMPTS).unwrap_or(0),
             reason,
-            first_failed_at: header_str(h, headers::FIRST_FAILED_AT),
-            dead_at: header_str(h, headers::DEAD_AT),
+            first_failed_at: get_str(h, headers::FIRST_FAILED_AT),
+            dead_at: get_str(h, headers::DEAD_AT),
         }
     }
 }
@@ -206,25 +205,20 @@ pub async fn replay(
             continue;
         }
         if !dry_run {
-            let confirm = publisher
-                .basic_publish(
-                    topology.exchange().into(),
-                    letter.event_type.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
-                    &msg.delivery.data,
-                    replay_properties(&msg.delivery.properties),
-                )
-                .await?
-                .await?;
-            if !matches!(confirm, Confirmation::Ack(None)) {
-                anyhow::bail!(
+            amqp::publish_confirmed(
+                &publisher,
+                &topology.exchange(),
+                &letter.event_type,
+                &msg.delivery.data,
+                replay_properties(&msg.delivery.properties),
+            )
+            .await
+            .with_context(|| {
+                format!(
                     "RabbitMQ did not take the replayed message {:?}; it stays in the dead-letter queue",
                     letter.svix_id
-                );
-            }
+                )
+            })?;
             msg.delivery.ack(BasicAckOptions::default()).await?;
         }
         moved.push(letter);
@@ -232,6 +226,36 @@ pub async fn replay(
     let _ = channel.close(200, "replayed".into()).await;
     let _ = conn.close(200, "done".into()).await;
     Ok(moved)
+}
+
+/// The properties of a dead letter sent back for another try: the failure headers
+/// are removed, so it gets a fresh attempt budget.
+fn replay_properties(original: &BasicProperties) -> BasicProperties {
+    let mut map = original
+        .headers()
+        .as_ref()
+        .map(|t| t.inner().clone())
+        .unwrap_or_default();
+    for key in [
+        headers::ATTEMPTS,
+        headers::FIRST_FAILED_AT,
+        headers::LAST_FAILED_AT,
+        headers::ERROR,
+        headers::DEAD_AT,
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    ] {
+        map.remove(key);
+    }
+    original
+        .clone()
+        .with_headers(FieldTable::from(map))
+        .with_delivery_mode(2)
 }
 
 #[cfg(test)]
@@ -254,7 +278,7 @@ mod tests {
             ShortString::from("x-death"),
             AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::FieldTable(death)])),
         );
-        shared::amqp::set_str(&mut h, "x-first-death-reason", "delivery_limit");
+        shared::headers::set_str(&mut h, "x-first-death-reason", "delivery_limit");
         let letter =
             DeadLetter::from_properties(&lapin::BasicProperties::default().with_headers(h));
         assert_eq!(letter.event_type, "user.updated");

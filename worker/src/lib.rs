@@ -1,18 +1,18 @@
 //! clerk-sync worker: consumes Clerk events from RabbitMQ and applies each to
 //! Postgres in one transaction with its idempotency record and ordering guard.
 
-pub mod acks;
 pub mod admin;
 pub mod apply;
 pub mod backfill;
-pub mod consumer;
-pub mod database;
-pub mod delivery;
+pub(crate) mod consumer;
+pub(crate) mod database;
+pub(crate) mod delivery;
 pub mod dlq;
-pub mod http;
+pub(crate) mod http;
 pub mod metrics;
 pub mod reconcile;
 pub mod settings;
 pub mod startup;
 
+pub use consumer::acks::Acks;
 pub use settings::Settings;

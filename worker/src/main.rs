@@ -2,7 +2,8 @@ use std::{process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 use shared::{
-    config::{self, AmqpSettings, LogSettings},
+    config::{self, AmqpSettings, ConfigError, LogSettings},
+    report::CONFIG_EXIT_CODE,
     topology::Topology,
 };
 use worker::{dlq, startup, Settings};
@@ -107,20 +108,21 @@ enum DlqCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = config::load_dotenv() {
-        eprintln!("{e}");
-        return ExitCode::from(2);
-    }
-    let log = match LogSettings::from_env() {
+    let log = match config::load_dotenv().and_then(|()| LogSettings::from_env()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            return ExitCode::from(CONFIG_EXIT_CODE);
         }
     };
     shared::telemetry::init(&log);
     match execute(cli.command.unwrap_or(Command::Run)).await {
         Ok(code) => code,
+        // Every command exits with the same code for a configuration error.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(CONFIG_EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -131,13 +133,7 @@ async fn main() -> ExitCode {
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => {
-            let settings = match Settings::from_env() {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
+            let settings = Settings::from_env()?;
             tracing::info!(
                 database = %config::redact_url(&settings.database_url),
                 amqp = %config::redact_url(&settings.amqp.url),
@@ -158,13 +154,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             organizations,
             memberships,
         } => {
-            let settings = match worker::backfill::Settings::from_env() {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
+            let settings = worker::backfill::Settings::from_env()?;
             let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
             if !applied.is_empty() {
                 tracing::info!(migrations = ?applied, "database migrated");

@@ -8,7 +8,8 @@ pub struct Metrics {
     /// Events by type and outcome: applied, stale, duplicate, ignored, retried,
     /// dead_lettered.
     pub events: IntCounterVec,
-    /// Time to apply one batch (one transaction).
+    /// Time spent in Postgres applying one batch (its transaction, or the ones of
+    /// its events applied one by one), without waits for Postgres to come back.
     pub apply_seconds: Histogram,
     /// Time from the receiver accepting an event to its commit.
     pub lag_seconds: Histogram,
@@ -30,7 +31,7 @@ impl Metrics {
         let apply_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "clerk_sync_worker_apply_seconds",
-                "Time to apply one batch of events in one transaction.",
+                "Time spent in Postgres applying one batch of events, outage waits excluded.",
             )
             .buckets(vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,

@@ -89,16 +89,6 @@ impl Settings {
             admin_token: admin_token()?,
         })
     }
-
-    /// The delay before the next attempt, after `failed` attempts have failed.
-    pub fn delay_after(&self, failed: u32) -> Duration {
-        let i = (failed.max(1) - 1) as usize;
-        self.retry_delays
-            .get(i)
-            .or(self.retry_delays.last())
-            .copied()
-            .unwrap_or(Duration::from_secs(1))
-    }
 }
 
 /// `ADMIN_TOKEN`: unset or empty turns the operator page off.

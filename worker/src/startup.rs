@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::{db, topology::Topology};
+use shared::{backoff::Backoff, db, report::report_exit, topology::Topology};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -19,7 +20,7 @@ use crate::{
 /// come up (as it may, right after `docker compose up`) for up to `patience`.
 pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + patience;
-    let mut wait = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
         let url = database_url.to_owned();
         let result = tokio::task::spawn_blocking(move || db::migrate(&url))
@@ -29,8 +30,7 @@ pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<V
             Ok(applied) => return Ok(applied),
             Err(e) if tokio::time::Instant::now() < deadline => {
                 warn!(error = %format!("{e:#}"), "cannot migrate yet; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff.next_wait()).await;
             }
             Err(e) => return Err(e).context("could not migrate the database (check DATABASE_URL)"),
         }
@@ -40,7 +40,10 @@ pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<V
 /// A running worker: what `worker run` starts, and what tests drive.
 pub struct Worker {
     stop: CancellationToken,
-    consumer: tokio::task::JoinHandle<()>,
+    /// Runs until `stop` is cancelled.
+    consumer: JoinHandle<anyhow::Result<()>>,
+    /// The HTTP server: runs until stopped through `server`.
+    server_task: JoinHandle<anyhow::Result<()>>,
     server: actix_web::dev::ServerHandle,
     metrics_port: u16,
     metrics: Metrics,
@@ -65,19 +68,40 @@ impl Worker {
         let probe = http::DatabaseProbe::new(settings.database_url.clone());
         let (server, metrics_port) =
             http::serve(&settings.metrics_addr, metrics.clone(), probe, admin)?;
-        let server_handle = server.handle();
-        tokio::spawn(server);
         let stop = CancellationToken::new();
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
-        let consumer = tokio::spawn(async move { consumer.run(token).await });
-        Ok(Self {
+        let consumer = tokio::spawn(async move {
+            consumer.run(token).await;
+            Ok(())
+        });
+        Ok(Self::assemble(
             stop,
             consumer,
+            server,
+            metrics_port,
+            metrics,
+        ))
+    }
+
+    fn assemble(
+        stop: CancellationToken,
+        consumer: JoinHandle<anyhow::Result<()>>,
+        server: actix_web::dev::Server,
+        metrics_port: u16,
+        metrics: Metrics,
+    ) -> Self {
+        let server_handle = server.handle();
+        let server_task =
+            tokio::spawn(async move { server.await.context("the HTTP server failed") });
+        Self {
+            stop,
+            consumer,
+            server_task,
             server: server_handle,
             metrics_port,
             metrics,
-        })
+        }
     }
 
     pub fn metrics_port(&self) -> u16 {
@@ -94,15 +118,37 @@ impl Worker {
     }
 
     /// Stops taking deliveries, finishes the batch in hand, closes the connection.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(self) -> anyhow::Result<()> {
         self.stop.cancel();
-        self.wait().await;
+        self.wait().await
     }
 
-    /// Waits until the worker has stopped (after its stop token is cancelled).
-    pub async fn wait(self) {
-        let _ = self.consumer.await;
-        self.server.stop(true).await;
+    /// Waits until the worker has stopped: after its stop token is cancelled, or when
+    /// the consumer or the HTTP server ends on its own (a panic, an error), which is
+    /// an error, so `worker run` exits non-zero and is restarted.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Self {
+            stop,
+            mut consumer,
+            mut server_task,
+            server,
+            ..
+        } = self;
+        tokio::select! {
+            ended = &mut consumer => {
+                let consumer = report_exit("consumer", ended, stop.is_cancelled());
+                stop.cancel();
+                server.stop(true).await;
+                let server = report_exit("HTTP server", server_task.await, true);
+                consumer.and(server)
+            }
+            ended = &mut server_task => {
+                let server = report_exit("HTTP server", ended, false);
+                stop.cancel();
+                let consumer = report_exit("consumer", consumer.await, true);
+                server.and(consumer)
+            }
+        }
     }
 }
 
@@ -141,7 +187,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         info!("signal received: finishing in-flight events, then stopping");
         token.cancel();
     });
-    worker.wait().await;
+    worker.wait().await?;
     info!("worker stopped");
     Ok(())
 }
@@ -166,5 +212,64 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose consumer task is `consumer`, with the real HTTP server.
+    fn worker_with(consumer: JoinHandle<anyhow::Result<()>>, stop: CancellationToken) -> Worker {
+        let metrics = Metrics::new();
+        let probe = http::DatabaseProbe::new("postgres://postgres@127.0.0.1:5432/postgres".into());
+        let (server, port) =
+            http::serve("127.0.0.1:0", metrics.clone(), probe, None).expect("a local port");
+        Worker::assemble(stop, consumer, server, port, metrics)
+    }
+
+    fn refused(port: u16) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_consumer_fails_the_worker_and_stops_its_server() {
+        let stop = CancellationToken::new();
+        let consumer = tokio::spawn(async {
+            tokio::task::yield_now().await;
+            panic!("the consume loop broke");
+        });
+        let worker = worker_with(consumer, stop.clone());
+        let port = worker.metrics_port();
+        let e = worker.wait().await.expect_err("a panic is a failure");
+        assert!(
+            format!("{e:#}").contains("consumer task panicked: the consume loop broke"),
+            "{e:#}"
+        );
+        assert!(stop.is_cancelled());
+        assert!(refused(port), "the HTTP server still answers");
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_ends_on_its_own_fails_the_worker() {
+        let stop = CancellationToken::new();
+        let worker = worker_with(tokio::spawn(async { Ok(()) }), stop);
+        let e = worker
+            .wait()
+            .await
+            .expect_err("an unasked end is a failure");
+        assert!(format!("{e:#}").contains("ended on its own"), "{e:#}");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_worker_ends_cleanly() {
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let consumer = tokio::spawn(async move {
+            token.cancelled().await;
+            Ok(())
+        });
+        let worker = worker_with(consumer, stop);
+        worker.shutdown().await.expect("a clean stop");
     }
 }

@@ -111,9 +111,9 @@ async fn dead_letter(app: &TestApp, svix_id: &str) {
         .await
         .expect("confirms");
     let mut h = lapin::types::FieldTable::default();
-    shared::amqp::set_str(&mut h, "x-clerk-sync-event-type", "user.updated");
-    shared::amqp::set_int(&mut h, "x-clerk-sync-attempts", 5);
-    shared::amqp::set_str(&mut h, "x-clerk-sync-error", "boom");
+    shared::headers::set_str(&mut h, "x-clerk-sync-event-type", "user.updated");
+    shared::headers::set_int(&mut h, "x-clerk-sync-attempts", 5);
+    shared::headers::set_str(&mut h, "x-clerk-sync-error", "boom");
     ch.basic_publish(
         "".into(),
         app.broker.topology.dead_queue().as_str().into(),

@@ -3,7 +3,7 @@
 
 use integration::{event, signed_headers, unique, Options, TestApp, SECRET};
 use serde_json::{json, Value};
-use shared::amqp::header_str;
+use shared::headers::get_str;
 
 const SECOND_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
@@ -78,9 +78,9 @@ async fn a_verified_event_is_published_with_its_metadata_then_acknowledged() {
     );
     assert!(p.timestamp().is_some());
     let h = p.headers().as_ref();
-    assert_eq!(header_str(h, "svix-id").as_deref(), Some(id.as_str()));
-    assert!(header_str(h, "svix-timestamp").is_some());
-    assert!(header_str(h, "x-received-at").is_some());
+    assert_eq!(get_str(h, "svix-id").as_deref(), Some(id.as_str()));
+    assert!(get_str(h, "svix-timestamp").is_some());
+    assert!(get_str(h, "x-received-at").is_some());
 }
 
 #[tokio::test]

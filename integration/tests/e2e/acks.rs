@@ -12,7 +12,7 @@ use lapin::{
     types::FieldTable,
     BasicProperties,
 };
-use worker::acks::Acks;
+use worker::Acks;
 
 #[tokio::test]
 async fn settling_after_a_hand_back_keeps_the_channel_open() {

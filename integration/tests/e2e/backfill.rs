@@ -14,7 +14,7 @@ use integration::{binary, TestDb};
 use serde_json::{json, Value};
 use shared::event::Envelope;
 use worker::{
-    apply::{apply_object, object_change, prepare, ObjectKind, Outcome, Payloads},
+    apply::{apply_object, object_change, EventToApply, ObjectKind, Outcome, Payloads},
     backfill::{self, ClerkClient, Counts, Kinds, Retry},
 };
 
@@ -306,7 +306,8 @@ pub(crate) async fn delete_user(db: &TestDb, id: &str, at_ms: i64) {
     db.with(move |c| {
         let body = serde_json::to_vec(&event).expect("json");
         let envelope = Envelope::parse(&body).expect("envelope");
-        let p = prepare("msg_delete", envelope, None, 1, Payloads::Discard).expect("prepared");
+        let p = EventToApply::from_envelope("msg_delete", envelope, None, 1, Payloads::Discard)
+            .expect("prepared");
         apply_object(c, &p.change, p.subject_user_id.as_deref()).expect("applies")
     })
     .await;

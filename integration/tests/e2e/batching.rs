@@ -4,7 +4,7 @@
 use integration::{event, webhooks::user_event, TestDb};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
 use serde_json::Value;
-use worker::apply::{apply_batch, prepare, Payloads};
+use worker::apply::{apply_batch, EventToApply, Payloads};
 
 use crate::T0;
 
@@ -59,7 +59,7 @@ async fn apply(db: &TestDb, events: &[(String, Value)], batch: usize) {
         .map(|(id, e)| {
             let env = shared::event::Envelope::parse(&serde_json::to_vec(e).expect("json"))
                 .expect("envelope");
-            prepare(id, env, None, 1, Payloads::Store).expect("valid event")
+            EventToApply::from_envelope(id, env, None, 1, Payloads::Store).expect("valid event")
         })
         .collect();
     db.with(move |c| {

@@ -6,18 +6,13 @@ use std::{
     time::Duration,
 };
 
-use integration::{binary, event, signal, wait_for, Options, Process, TestApp, AMQP_URL, SECRET};
+use integration::{
+    binary, event, free_port, signal, wait_for, Options, Process, TestApp, AMQP_URL, SECRET,
+};
 use serde_json::Value;
 use shared::examples::EXAMPLES;
 
 use crate::T0;
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Starts the receiver binary for `app`'s prefix; stdout goes to the returned file.
 pub(crate) fn spawn_receiver(app: &TestApp, port: u16, log: &std::path::Path) -> Process {
@@ -398,5 +393,59 @@ async fn receiver_sigterm_under_load_keeps_every_accepted_event() {
         queued.iter().filter_map(|m| m.message_id()).collect();
     for id in &accepted {
         assert!(queued.contains(id), "{id} got a 200 but is not queued");
+    }
+}
+
+/// Runs a binary with a clean environment plus `env`; returns its exit code and
+/// stderr.
+fn run_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = Command::new(binary(name))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A command, the environment it runs with, and the variable its error must name.
+type ConfigCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn a_configuration_error_exits_2_in_every_command() {
+    let bad_database = [("DATABASE_URL", "mysql://127.0.0.1/clerk_sync")];
+    let bad_amqp = [("AMQP_URL", "http://127.0.0.1:5672")];
+    let cases: [ConfigCase; 8] = [
+        ("worker", &["run"], &bad_database, "DATABASE_URL"),
+        ("worker", &["migrate"], &bad_database, "DATABASE_URL"),
+        ("worker", &["prune"], &bad_database, "DATABASE_URL"),
+        ("worker", &["backfill"], &[], "CLERK_SECRET_KEY"),
+        ("worker", &["dlq", "list"], &bad_amqp, "AMQP_URL"),
+        (
+            "worker",
+            &["migrate"],
+            &[("LOG_FORMAT", "xml")],
+            "LOG_FORMAT",
+        ),
+        ("receiver", &["serve"], &[], "CLERK_WEBHOOK_SIGNING_SECRET"),
+        (
+            "receiver",
+            &["send", "user.created"],
+            &[],
+            "CLERK_WEBHOOK_SIGNING_SECRET",
+        ),
+    ];
+    for (name, args, env, var) in cases {
+        let (code, stderr) = run_with(name, args, env);
+        assert_eq!(code, Some(2), "{name} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(var),
+            "{name} {args:?} names {var}: {stderr}"
+        );
     }
 }

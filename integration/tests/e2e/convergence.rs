@@ -14,14 +14,14 @@ use diesel::{prelude::*, sql_query, sql_types::BigInt, Connection, PgConnection}
 use integration::{event, unique, Options, TestApp, TestDb};
 use serde_json::Value;
 use shared::event::Envelope;
-use worker::apply::{apply_batch, apply_event, prepare, Outcome, Payloads, Prepared};
+use worker::apply::{apply_batch, apply_event, EventToApply, Outcome, Payloads};
 
 use crate::T0;
 
-fn prepared(svix_id: &str, event: &Value) -> Prepared {
+fn prepared(svix_id: &str, event: &Value) -> EventToApply {
     let body = serde_json::to_vec(event).expect("json");
     let envelope = Envelope::parse(&body).expect("envelope");
-    prepare(svix_id, envelope, None, 1, Payloads::Store).expect("valid event")
+    EventToApply::from_envelope(svix_id, envelope, None, 1, Payloads::Store).expect("valid event")
 }
 
 fn member(id: &str, organization_id: &str, user_id: &str, at: i64) -> Value {
@@ -141,7 +141,7 @@ async fn deleting_a_user_tombstones_their_memberships() {
 /// Runs `first` in a transaction that stays open until `second`, started on another
 /// connection once `first` has applied, has either committed or is seen waiting for
 /// a lock; then commits `first`. Returns both outcomes.
-async fn interleave(db: &TestDb, first: Prepared, second: Prepared) -> (Outcome, Outcome) {
+async fn interleave(db: &TestDb, first: EventToApply, second: EventToApply) -> (Outcome, Outcome) {
     let url = db.url.clone();
     let second_done = Arc::new(AtomicBool::new(false));
     let (applied_tx, applied_rx) = std::sync::mpsc::channel::<()>();
@@ -269,7 +269,7 @@ async fn batches_built_to_cross_never_deadlock() {
         .await
         .expect("setup");
 
-        let batch = |kind: &str, ids: &[String], reverse: bool| -> Vec<Prepared> {
+        let batch = |kind: &str, ids: &[String], reverse: bool| -> Vec<EventToApply> {
             let mut ids: Vec<&String> = ids.iter().collect();
             if reverse {
                 ids.reverse();
@@ -281,7 +281,7 @@ async fn batches_built_to_cross_never_deadlock() {
         let a = batch("organization.deleted", &orgs, false);
         let b = batch("user.deleted", &users, true);
         let barrier = Arc::new(std::sync::Barrier::new(2));
-        let run = |events: Vec<Prepared>| {
+        let run = |events: Vec<EventToApply>| {
             let url = db.url.clone();
             let barrier = barrier.clone();
             tokio::task::spawn_blocking(move || {

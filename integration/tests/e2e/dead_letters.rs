@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use integration::{event, Options, TestApp};
-use shared::amqp::{header_int, header_str};
+use shared::headers::{get_int, get_str};
 use worker::dlq::{self, Filter};
 
 use crate::T0;
@@ -29,20 +29,18 @@ async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
     assert_eq!(dead.len(), 2);
     let reasons: Vec<String> = dead
         .iter()
-        .map(|m| {
-            header_str(m.properties.headers().as_ref(), "x-clerk-sync-error").unwrap_or_default()
-        })
+        .map(|m| get_str(m.properties.headers().as_ref(), "x-clerk-sync-error").unwrap_or_default())
         .collect();
     assert!(reasons[0].contains("not JSON"), "{reasons:?}");
     assert!(reasons[1].contains("data.id"), "{reasons:?}");
     for m in &dead {
         let h = m.properties.headers().as_ref();
         assert_eq!(
-            header_int(h, "x-clerk-sync-attempts"),
+            get_int(h, "x-clerk-sync-attempts"),
             Some(1),
             "no retries for a poison message"
         );
-        assert!(header_str(h, "x-clerk-sync-dead-at").is_some());
+        assert!(get_str(h, "x-clerk-sync-dead-at").is_some());
     }
     assert_eq!(
         dead[0].body, b"this is not json",
@@ -106,11 +104,11 @@ async fn a_failing_event_is_retried_with_growing_delays_then_dead_lettered_and_r
         .await;
     assert_eq!(dead.len(), 1);
     let h = dead[0].properties.headers().as_ref();
-    assert_eq!(header_int(h, "x-clerk-sync-attempts"), Some(4));
-    let reason = header_str(h, "x-clerk-sync-error").unwrap_or_default();
+    assert_eq!(get_int(h, "x-clerk-sync-attempts"), Some(4));
+    let reason = get_str(h, "x-clerk-sync-error").unwrap_or_default();
     assert!(reason.contains("refused by a trigger"), "{reason}");
-    assert!(header_str(h, "x-clerk-sync-first-failed-at").is_some());
-    assert!(header_str(h, "svix-id").is_some(), "original headers kept");
+    assert!(get_str(h, "x-clerk-sync-first-failed-at").is_some());
+    assert!(get_str(h, "svix-id").is_some(), "original headers kept");
     assert!(
         started.elapsed() >= Duration::from_millis(2100),
         "waited the retry delays"
@@ -135,7 +133,7 @@ async fn a_failing_event_is_retried_with_growing_delays_then_dead_lettered_and_r
         .await;
     assert_eq!(attempts, 4);
     let at = |k| {
-        chrono::DateTime::parse_from_rfc3339(&header_str(h, k).unwrap_or_default())
+        chrono::DateTime::parse_from_rfc3339(&get_str(h, k).unwrap_or_default())
             .expect("RFC 3339 time")
     };
     let spread = at("x-clerk-sync-last-failed-at") - at("x-clerk-sync-first-failed-at");
@@ -185,9 +183,9 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
     ];
     for (id, ty) in letters {
         let mut h = lapin::types::FieldTable::default();
-        shared::amqp::set_str(&mut h, "x-clerk-sync-event-type", ty);
-        shared::amqp::set_int(&mut h, "x-clerk-sync-attempts", 5);
-        shared::amqp::set_str(&mut h, "x-clerk-sync-error", "boom");
+        shared::headers::set_str(&mut h, "x-clerk-sync-event-type", ty);
+        shared::headers::set_int(&mut h, "x-clerk-sync-attempts", 5);
+        shared::headers::set_str(&mut h, "x-clerk-sync-error", "boom");
         ch.basic_publish(
             "".into(),
             t.dead_queue().as_str().into(),
@@ -258,8 +256,8 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
     assert_eq!(back.len(), 3);
     for m in &back {
         let h = m.properties.headers().as_ref();
-        assert_eq!(header_int(h, "x-clerk-sync-attempts"), None);
-        assert_eq!(header_str(h, "x-clerk-sync-error"), None);
+        assert_eq!(get_int(h, "x-clerk-sync-attempts"), None);
+        assert_eq!(get_str(h, "x-clerk-sync-error"), None);
     }
     let keys: Vec<&str> = back.iter().map(|m| m.routing_key.as_str()).collect();
     assert_eq!(keys, ["user.updated", "user.created", "user.created"]);

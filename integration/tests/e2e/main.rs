@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use integration::{event, metric, webhooks::user_event, Options, TestApp};
 
-pub const T0: i64 = 1_716_883_200_000;
+pub use integration::T0;
 
 #[tokio::test]
 async fn a_user_is_created_updated_and_deleted() {

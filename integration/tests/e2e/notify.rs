@@ -9,7 +9,7 @@ use diesel::{prelude::*, sql_query, sql_types::Text, PgConnection};
 use integration::{event, webhooks::user_event, Options, TestApp, TestDb};
 use serde_json::{json, Value};
 use shared::event::Envelope;
-use worker::apply::{apply_batch, prepare, Outcome, Payloads, Prepared};
+use worker::apply::{apply_batch, EventToApply, Outcome, Payloads};
 
 use crate::T0;
 
@@ -145,7 +145,7 @@ async fn listen_text(url: &str) -> String {
     let body = serde_json::to_vec(&event("user.deleted", "user_nt_2", T0)).expect("json");
     tokio::task::spawn_blocking(move || {
         let mut c = PgConnection::establish(&url).expect("database reachable");
-        let p = prepare(
+        let p = EventToApply::from_envelope(
             "msg_nt_text",
             Envelope::parse(&body).expect("envelope"),
             None,
@@ -171,9 +171,9 @@ async fn listen_text(url: &str) -> String {
     .expect("listener task")
 }
 
-fn prepared(svix_id: &str, event: &Value) -> Prepared {
+fn prepared(svix_id: &str, event: &Value) -> EventToApply {
     let body = serde_json::to_vec(event).expect("json");
-    prepare(
+    EventToApply::from_envelope(
         svix_id,
         Envelope::parse(&body).expect("envelope"),
         None,
@@ -195,7 +195,7 @@ async fn batch(
     db: &TestDb,
     conn: PgConnection,
     marker: &str,
-    events: Vec<Prepared>,
+    events: Vec<EventToApply>,
 ) -> (PgConnection, Vec<Outcome>, Vec<Heard>) {
     let marker_payload = json!({"table": "users", "id": marker, "op": "upsert"}).to_string();
     let outcomes = db

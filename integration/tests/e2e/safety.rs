@@ -3,12 +3,12 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use integration::{binary, event, unique, wait_for, Options, TestApp, AMQP_URL, SECRET};
+use integration::{binary, event, free_port, unique, wait_for, Options, TestApp, AMQP_URL, SECRET};
 use lapin::types::FieldTable;
 use serde_json::{json, Value};
 
 use crate::{
-    binaries::{free_port, spawn_receiver_with, wait_ready},
+    binaries::{spawn_receiver_with, wait_ready},
     T0,
 };
 

@@ -8,10 +8,8 @@ use std::{
 };
 
 use integration::{
-    event, metric, services, signal, wait_for, webhooks::user_event, Options, TestApp,
+    event, metric, services, signal, wait_for, webhooks::user_event, Options, TestApp, T0,
 };
-
-const T0: i64 = 1_716_883_200_000;
 
 /// Starts the worker binary on a backlog and returns once it has applied some of it.
 async fn worker_draining(app: &TestApp) -> integration::Process {
@@ -98,6 +96,61 @@ async fn a_postgres_outage_costs_no_attempt_and_loses_nothing() {
         0.0
     );
     assert_eq!(metric(&text, "clerk_sync_worker_database_up", &[]), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_while_postgres_is_down_hands_its_events_back_uncharged() {
+    let mut app = TestApp::spawn(Options {
+        max_attempts: 1,
+        ..Options::default()
+    })
+    .await;
+    let warmup = app.post(&event("user.created", "user_warm", T0)).await;
+    app.wait_recorded(&warmup).await;
+
+    let mut ids = Vec::new();
+    {
+        let _postgres = services::stop_postgres();
+        for n in 0..10 {
+            ids.push(
+                app.post(&event("user.created", &format!("user_held_{n}"), T0))
+                    .await,
+            );
+        }
+        wait_for(
+            "the worker to notice the outage",
+            Duration::from_secs(20),
+            || async {
+                let text = app.worker_metrics(0).await;
+                (metric(&text, "clerk_sync_worker_database_up", &[]) == 0.0).then_some(())
+            },
+        )
+        .await;
+        // Stop it while it holds the events: they go back to the queue, uncharged.
+        tokio::time::timeout(Duration::from_secs(30), app.stop_workers())
+            .await
+            .expect("the worker stops while Postgres is down");
+    } // Postgres starts again here.
+
+    app.start_worker().await;
+    wait_for("all 10 events applied", Duration::from_secs(60), || async {
+        (app.db.count("users").await == 11).then_some(())
+    })
+    .await;
+    for id in &ids {
+        let row = app.db.event(id).await.expect("recorded");
+        assert_eq!(row.outcome, "applied");
+        // With MAX_ATTEMPTS=1 a charged attempt would have dead-lettered it.
+        assert_eq!(
+            row.attempts, 1,
+            "the stop during the outage burned no attempt"
+        );
+    }
+    let t = &app.broker.topology;
+    assert!(
+        app.broker.peek(&t.dead_queue()).await.is_empty(),
+        "nothing dead-lettered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,7 +38,9 @@ pub async fn receive(
     let _enter = span.enter();
     match &result {
         Ok(_) => info!(bytes = body.len(), "event accepted"),
-        Err(e @ WebhookError::Unavailable(_)) => warn!(error = %e, "event not accepted"),
+        Err(e @ WebhookError::Unavailable(_)) => {
+            warn!(error = %shared::report::chain(e), "event not accepted")
+        }
         Err(e) => info!(error = %e, "request refused"),
     }
     result

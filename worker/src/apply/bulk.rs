@@ -14,10 +14,13 @@ use std::collections::{HashMap, HashSet};
 use diesel::{pg::PgConnection, prelude::*, result::Error as DieselError};
 use shared::schema::users;
 
-use super::{apply_object, locks, store, Change, Outcome, Prepared};
+use super::{apply_object, locks, store, Change, EventToApply, ObjectKind, Outcome};
 
 /// Applies `events` inside the caller's transaction. Any error fails the whole batch.
-pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome>, DieselError> {
+pub fn apply(
+    conn: &mut PgConnection,
+    events: &[EventToApply],
+) -> Result<Vec<Outcome>, DieselError> {
     let mut outcomes = vec![Outcome::Duplicate; events.len()];
 
     // 0. The locks of every subject of the batch, in one order, before any write.
@@ -29,7 +32,7 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
         .filter(|&i| seen.insert(events[i].svix_id.as_str()))
         .collect();
     fresh.sort_by(|&a, &b| events[a].svix_id.cmp(&events[b].svix_id));
-    let rows: Vec<(&Prepared, Outcome)> = fresh
+    let rows: Vec<(&EventToApply, Outcome)> = fresh
         .iter()
         .map(|&i| (&events[i], initial(&events[i])))
         .collect();
@@ -45,7 +48,7 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
 
     // 2. Which changes can go together: creates and updates of an object that this
     // batch touches once.
-    let mut touches: HashMap<(u8, &str), usize> = HashMap::new();
+    let mut touches: HashMap<(ObjectKind, &str), usize> = HashMap::new();
     for &i in &recorded {
         if let Some(key) = object_key(&events[i].change) {
             *touches.entry(key).or_default() += 1;
@@ -138,7 +141,7 @@ pub fn apply(conn: &mut PgConnection, events: &[Prepared]) -> Result<Vec<Outcome
     Ok(outcomes)
 }
 
-fn initial(e: &Prepared) -> Outcome {
+fn initial(e: &EventToApply) -> Outcome {
     match e.change {
         Change::Ignore => Outcome::Ignored,
         _ => Outcome::Applied,
@@ -146,11 +149,11 @@ fn initial(e: &Prepared) -> Outcome {
 }
 
 /// The table and id a change writes, for changes that write one row.
-fn object_key(c: &Change) -> Option<(u8, &str)> {
+fn object_key(c: &Change) -> Option<(ObjectKind, &str)> {
     match c {
-        Change::User(u) => Some((0, u.id.as_str())),
-        Change::Organization(o) => Some((1, o.id.as_str())),
-        Change::Membership(m) => Some((2, m.id.as_str())),
+        Change::User(u) => Some((ObjectKind::User, u.id.as_str())),
+        Change::Organization(o) => Some((ObjectKind::Organization, o.id.as_str())),
+        Change::Membership(m) => Some((ObjectKind::Membership, m.id.as_str())),
         Change::Ignore => None,
     }
 }

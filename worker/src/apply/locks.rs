@@ -9,7 +9,7 @@
 //! `organization.deleted` and a new membership of that organization, never commit
 //! side by side without seeing each other: the second one sees the tombstone.
 
-use super::{Change, Prepared};
+use super::{Change, EventToApply};
 
 fn user(id: &str) -> String {
     format!("user:{id}")
@@ -35,7 +35,7 @@ pub fn of_change(change: &Change) -> Vec<String> {
 
 /// The keys of every subject of `events`: their changes, and the users their
 /// stored payloads name.
-pub fn of_events<'a>(events: impl IntoIterator<Item = &'a Prepared>) -> Vec<String> {
+pub fn of_events<'a>(events: impl IntoIterator<Item = &'a EventToApply>) -> Vec<String> {
     let mut keys = Vec::new();
     for e in events {
         keys.extend(of_change(&e.change));

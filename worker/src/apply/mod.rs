@@ -1,8 +1,10 @@
 //! Applying events to Postgres: one record per svix-id, and the ordering guard.
 //!
-//! [`apply_event`] runs inside the caller's transaction. [`apply_batch`] applies
-//! several events in one transaction, each inside its own savepoint, so one failing
-//! event leaves the others applied.
+//! [`EventToApply`] is a decoded event with the change it makes, built before any
+//! database work (`prepare`). [`apply_event`] applies one inside the caller's transaction. [`apply_batch`]
+//! applies several in one transaction: first with a few multi-row statements and no
+//! savepoints (`bulk`); if that fails, again event by event with a savepoint each,
+//! so one failing event leaves the others applied. `store` holds the statements.
 
 mod bulk;
 mod locks;
@@ -14,7 +16,7 @@ use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 use store::MembershipsOf;
 
 pub use payload::{Payloads, StoredPayload};
-pub use prepare::{object_change, prepare, primary_email, Change, ObjectKind, Permanent, Prepared};
+pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
 
 /// What came of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,7 +45,7 @@ impl Outcome {
 /// Applies one event: locks its subjects, records its svix-id (a duplicate stops
 /// here), applies the change under the ordering guard, and erases personal data
 /// where a user is deleted. Call it inside a transaction.
-pub fn apply_event(conn: &mut PgConnection, event: &Prepared) -> Result<Outcome, DieselError> {
+pub fn apply_event(conn: &mut PgConnection, event: &EventToApply) -> Result<Outcome, DieselError> {
     store::lock_subjects(conn, &locks::of_events([event]))?;
     let initial = match event.change {
         Change::Ignore => Outcome::Ignored,
@@ -105,12 +107,12 @@ pub fn apply_object(
 /// event, in the order given.
 ///
 /// The common case, where every event applies, takes the fast path: one transaction,
-/// a few multi-row statements, no savepoints (see [`bulk`]). If any statement fails,
+/// a few multi-row statements, no savepoints (see `bulk`). If any statement fails,
 /// that transaction is rolled back and the batch runs again event by event, with a
 /// savepoint around each, so the failing event fails alone and the others commit.
 pub fn apply_batch(
     conn: &mut PgConnection,
-    events: &[Prepared],
+    events: &[EventToApply],
 ) -> Result<Vec<Result<Outcome, DieselError>>, DieselError> {
     if let [event] = events {
         return conn
@@ -135,7 +137,15 @@ pub fn apply_batch(
         let mut results: Vec<Option<Result<Outcome, DieselError>>> =
             (0..events.len()).map(|_| None).collect();
         for i in order {
-            results[i] = Some(conn.transaction(|conn| apply_event(conn, &events[i])));
+            let event = &events[i];
+            let span = tracing::info_span!(
+                "event",
+                svix_id = %event.svix_id,
+                event_type = %event.event_type,
+                object_id = event.object_id.as_deref().unwrap_or("-"),
+            );
+            let _entered = span.enter();
+            results[i] = Some(conn.transaction(|conn| apply_event(conn, event)));
         }
         Ok(results
             .into_iter()

@@ -29,9 +29,9 @@ pub enum Change {
     Ignore,
 }
 
-/// An event ready to apply.
+/// An event ready to apply: who sent it, and the change it makes.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct EventToApply {
     pub svix_id: String,
     pub event_type: String,
     pub object_id: Option<String>,
@@ -46,26 +46,27 @@ pub struct Prepared {
     pub change: Change,
 }
 
-impl Prepared {
-    pub fn is_delete(&self) -> bool {
-        match &self.change {
-            Change::User(u) => u.deleted_at.is_some(),
-            Change::Organization(o) => o.deleted_at.is_some(),
-            Change::Membership(m) => m.deleted_at.is_some(),
-            Change::Ignore => false,
-        }
+impl EventToApply {
+    /// Builds the change `envelope` makes. `received_at` orders deletes whose
+    /// envelope has no timestamp; `payloads` says whether the body is kept.
+    pub fn from_envelope(
+        svix_id: &str,
+        envelope: Envelope,
+        received_at: Option<DateTime<Utc>>,
+        attempt: i32,
+        payloads: Payloads,
+    ) -> Result<Self, Permanent> {
+        from_envelope(svix_id, envelope, received_at, attempt, payloads)
     }
 }
 
-/// Builds the change `envelope` makes. `received_at` orders deletes whose envelope
-/// has no timestamp; `payloads` says whether the body is kept.
-pub fn prepare(
+fn from_envelope(
     svix_id: &str,
     envelope: Envelope,
     received_at: Option<DateTime<Utc>>,
     attempt: i32,
     payloads: Payloads,
-) -> Result<Prepared, Permanent> {
+) -> Result<EventToApply, Permanent> {
     if has_nul_escape(&envelope.body) {
         return Err(Permanent(
             "the body holds a \\u0000 escape, which Postgres jsonb cannot store".into(),
@@ -123,7 +124,7 @@ pub fn prepare(
         }
         _ => (Change::Ignore, None),
     };
-    Ok(Prepared {
+    Ok(EventToApply {
         svix_id: svix_id.to_owned(),
         object_id,
         event_type,
@@ -160,7 +161,7 @@ fn has_nul_escape(json: &[u8]) -> bool {
 }
 
 /// The kinds of Clerk object clerk-sync keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {
     User,
     Organization,
@@ -375,16 +376,16 @@ mod tests {
     #[test]
     fn handled_types_need_an_id_and_a_version() {
         let no_id = envelope(r#"{"type":"user.created","data":{"updated_at":1}}"#);
-        assert!(prepare("m", no_id, None, 1, Payloads::Discard).is_err());
+        assert!(EventToApply::from_envelope("m", no_id, None, 1, Payloads::Discard).is_err());
         let no_version = envelope(r#"{"type":"user.updated","data":{"id":"user_1"}}"#);
-        assert!(prepare("m", no_version, None, 1, Payloads::Discard).is_err());
+        assert!(EventToApply::from_envelope("m", no_version, None, 1, Payloads::Discard).is_err());
         let no_org = envelope(
             r#"{"type":"organizationMembership.created","data":{"id":"m","updated_at":1}}"#,
         );
-        assert!(prepare("m", no_org, None, 1, Payloads::Discard).is_err());
+        assert!(EventToApply::from_envelope("m", no_org, None, 1, Payloads::Discard).is_err());
         let other = envelope(r#"{"type":"session.created","data":{}}"#);
         assert!(matches!(
-            prepare("m", other, None, 1, Payloads::Discard)
+            EventToApply::from_envelope("m", other, None, 1, Payloads::Discard)
                 .expect("ignored")
                 .change,
             Change::Ignore
@@ -399,7 +400,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.created","data":{"id":"u","updated_at":1,"first_name":"a\u0000"}}"#,
         );
-        assert!(prepare("m", e, None, 1, Payloads::Discard).is_err());
+        assert!(EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).is_err());
     }
 
     #[test]
@@ -417,7 +418,8 @@ mod tests {
             let body = format!(
                 r#"{{"type":"user.created","data":{{"id":"user_1","updated_at":1}},"extra":{bad}}}"#
             );
-            let p = prepare("m", envelope(&body), None, 1, Payloads::Store).expect("valid");
+            let p = EventToApply::from_envelope("m", envelope(&body), None, 1, Payloads::Store)
+                .expect("valid");
             assert!(p.payload.is_none(), "{body}");
             assert!(matches!(p.change, Change::User(_)));
         }
@@ -428,7 +430,7 @@ mod tests {
         let e = envelope(
             r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,
         );
-        let p = prepare("m", e, None, 1, Payloads::Discard).expect("valid");
+        let p = EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).expect("valid");
         let Change::User(u) = p.change else {
             panic!("not a user change")
         };

@@ -13,10 +13,10 @@ use shared::{
     schema::{organization_memberships, organizations, users, webhook_events},
 };
 
-use super::{Outcome, Prepared};
+use super::{EventToApply, Outcome};
 
 /// The `webhook_events` row of an event.
-fn record_row(e: &Prepared, outcome: Outcome) -> NewWebhookEvent<'_> {
+fn record_row(e: &EventToApply, outcome: Outcome) -> NewWebhookEvent<'_> {
     NewWebhookEvent {
         svix_id: &e.svix_id,
         event_type: &e.event_type,
@@ -52,7 +52,7 @@ pub fn drop_payloads_naming_deleted_users(
 }
 
 /// The svix-ids of `events` whose stored payload names a user.
-pub fn naming_users<'a>(events: impl IntoIterator<Item = &'a Prepared>) -> Vec<&'a str> {
+pub fn naming_users<'a>(events: impl IntoIterator<Item = &'a EventToApply>) -> Vec<&'a str> {
     events
         .into_iter()
         .filter(|e| e.payload.as_ref().is_some_and(|p| !p.user_ids.is_empty()))
@@ -61,7 +61,7 @@ pub fn naming_users<'a>(events: impl IntoIterator<Item = &'a Prepared>) -> Vec<&
 }
 
 /// Inserts the event's record; `false` when its svix-id is already recorded.
-pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryResult<bool> {
+pub fn record(conn: &mut PgConnection, e: &EventToApply, outcome: Outcome) -> QueryResult<bool> {
     let inserted = diesel::insert_into(webhook_events::table)
         .values(&record_row(e, outcome))
         .on_conflict_do_nothing()
@@ -73,7 +73,7 @@ pub fn record(conn: &mut PgConnection, e: &Prepared, outcome: Outcome) -> QueryR
 /// Returns the svix-ids that were not recorded before.
 pub fn record_all(
     conn: &mut PgConnection,
-    events: &[(&Prepared, Outcome)],
+    events: &[(&EventToApply, Outcome)],
 ) -> QueryResult<Vec<String>> {
     let rows: Vec<NewWebhookEvent<'_>> = events
         .iter()

@@ -460,7 +460,7 @@ pub(crate) async fn apply_changes(
     let outcomes = loop {
         tries += 1;
         let page = Arc::clone(&changes);
-        let result = database::run(pool, move |conn| {
+        let result = database::with_connection(pool, move |conn| {
             conn.transaction(|conn| {
                 page.iter()
                     .map(|(_, change, subject)| apply_object(conn, change, subject.as_deref()))
@@ -471,7 +471,7 @@ pub(crate) async fn apply_changes(
         match result {
             Ok(outcomes) => break outcomes,
             Err(e) if tries < PAGE_TRIES => {
-                warn!(kind = what, error = %e, retry_in = ?wait, "applying a page failed; retrying it");
+                warn!(kind = what, error = %shared::report::chain(&e), retry_in = ?wait, "applying a page failed; retrying it");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }

@@ -46,7 +46,7 @@ pub async fn rows(
         "SELECT id, clerk_updated_at, deleted_at FROM {} WHERE id = ANY($1)",
         table(kind)
     );
-    let rows: Vec<VersionRow> = database::run(pool, move |conn| {
+    let rows: Vec<VersionRow> = database::with_connection(pool, move |conn| {
         sql_query(sql).bind::<Array<Text>, _>(ids).load(conn)
     })
     .await?;
@@ -73,7 +73,8 @@ struct IdRow {
 /// The ids of the live (not tombstoned) rows of a kind.
 pub async fn live_ids(pool: &PgPool, kind: ObjectKind) -> anyhow::Result<Vec<String>> {
     let sql = format!("SELECT id FROM {} WHERE deleted_at IS NULL", table(kind));
-    let rows: Vec<IdRow> = database::run(pool, move |conn| sql_query(sql).load(conn)).await?;
+    let rows: Vec<IdRow> =
+        database::with_connection(pool, move |conn| sql_query(sql).load(conn)).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -92,7 +93,7 @@ pub struct LiveMembership {
 
 /// Every live membership.
 pub async fn live_memberships(pool: &PgPool) -> anyhow::Result<Vec<LiveMembership>> {
-    Ok(database::run(pool, |conn| {
+    Ok(database::with_connection(pool, |conn| {
         sql_query(
             "SELECT id, organization_id, user_id, clerk_updated_at \
              FROM organization_memberships WHERE deleted_at IS NULL",
@@ -131,7 +132,7 @@ pub async fn live_rows(
          WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         table(kind)
     );
-    Ok(database::run(pool, move |conn| {
+    Ok(database::with_connection(pool, move |conn| {
         sql_query(sql).bind::<Array<Text>, _>(ids).load(conn)
     })
     .await?)

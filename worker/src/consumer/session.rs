@@ -1,0 +1,111 @@
+//! One session with RabbitMQ: connect, declare the topology, consume in batches with
+//! up to `WORKER_CONCURRENCY` in flight, and on stop finish them and close.
+
+use futures_util::{stream::FuturesUnordered, StreamExt};
+use lapin::{
+    options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
+    types::FieldTable,
+};
+use shared::{amqp, report::chain};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{acks::Acks, Consumer};
+
+/// Why a session with the broker ended.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionError {
+    #[error("RabbitMQ failed")]
+    Broker(#[from] lapin::Error),
+    #[error("RabbitMQ closed the consumer")]
+    ConsumerClosed,
+    #[error("RabbitMQ did not take a republished message")]
+    NotRepublished(#[from] amqp::PublishError),
+}
+
+impl Consumer {
+    /// Runs one session. `Ok` when stopped, an error when the connection is lost.
+    pub(super) async fn session(&self, stop: &CancellationToken) -> Result<(), SessionError> {
+        let conn = amqp::connect(&self.settings.amqp.url, "clerk-sync worker").await?;
+        let publisher = conn.create_channel().await?;
+        self.topology.declare(&publisher).await?;
+        self.topology
+            .declare_retry_queues(&publisher, &self.settings.retry_delays)
+            .await?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        let channel = conn.create_channel().await?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        let consumer = channel
+            .basic_consume(
+                self.topology.events_queue().into(),
+                self.tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        self.metrics.consumer_connected.set(1);
+        info!(queue = %self.topology.events_queue(), tag = %self.tag, "consuming");
+
+        // Up to `concurrency` batches in flight: one is applied while the next is
+        // decoded, settled or waiting on the broker.
+        let mut batches = consumer.ready_chunks(self.settings.batch_size);
+        let acks = Acks::new(channel.clone());
+        let mut in_flight = FuturesUnordered::new();
+        let result = loop {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break Ok(()),
+                Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Err(e) = done {
+                        break Err(e);
+                    }
+                }
+                next = batches.next(), if in_flight.len() < self.settings.concurrency => {
+                    let Some(items) = next else {
+                        break Err(SessionError::ConsumerClosed);
+                    };
+                    let mut deliveries = Vec::with_capacity(items.len());
+                    let mut broken = None;
+                    for item in items {
+                        match item {
+                            Ok(d) => deliveries.push(d),
+                            Err(e) => broken = Some(e),
+                        }
+                    }
+                    if !deliveries.is_empty() {
+                        acks.received(deliveries.iter().map(|d| d.delivery_tag));
+                        in_flight.push(self.process(&publisher, &acks, deliveries, stop));
+                    }
+                    if let Some(e) = broken {
+                        break Err(e.into());
+                    }
+                }
+            }
+        };
+        // Finish the batches in hand, whatever ended the session.
+        while let Some(done) = in_flight.next().await {
+            if let Err(e) = done {
+                warn!(error = %chain(&e), "a batch could not be settled; RabbitMQ will deliver it again");
+            }
+        }
+        self.metrics.consumer_connected.set(0);
+        if result.is_ok() {
+            info!("stopping: cancelling the consumer");
+            if let Err(e) = channel
+                .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
+                .await
+            {
+                warn!(error = %chain(&e), "could not cancel the consumer; closing anyway");
+            }
+            // Deliveries prefetched but not started go back to the queue on close.
+            if let Err(e) = conn.close(200, "worker shutting down".into()).await {
+                warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+            }
+        }
+        result
+    }
+}
