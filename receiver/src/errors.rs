@@ -25,7 +25,7 @@ pub enum WebhookError {
     #[error("{0}")]
     NotAnEvent(String),
     /// The cause goes to the log; the client only learns that it may retry.
-    #[error("event could not be queued: {0}")]
+    #[error("event could not be queued")]
     Unavailable(#[from] PublishError),
 }
 

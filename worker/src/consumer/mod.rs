@@ -6,7 +6,8 @@
 //!    (`outage` rides out Postgres outages around [`crate::apply`]), asks
 //!    `decide` what happens to each, and settles it;
 //! 3. `routing`: republishes a failed one to a retry queue or the dead-letter queue,
-//!    confirmed before the original is acked;
+//!    confirmed (within a bounded wait, one at a time, on a connection of its own)
+//!    before the original is acked;
 //! 4. `acks`: one `basic.ack multiple` per settled batch.
 //!
 //! Error policy: a delivery's failure is a typed `decide::Failure` that keeps its
@@ -14,7 +15,7 @@
 //! only with a verdict. Errors that end a session (`session::SessionError`) are
 //! logged once, with their cause chain, where the session is restarted.
 
-mod acks;
+pub(crate) mod acks;
 mod batch;
 mod decide;
 mod outage;
@@ -40,6 +41,8 @@ pub struct Consumer {
     policy: RetryPolicy,
     /// Unique to this process: every container is pid 1.
     tag: String,
+    /// One republish in flight at a time (see `routing`).
+    republish_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Consumer {
@@ -56,6 +59,7 @@ impl Consumer {
             metrics,
             policy,
             tag: format!("clerk-sync-worker-{}", uuid::Uuid::new_v4().simple()),
+            republish_turn: Arc::default(),
         }
     }
 

@@ -14,6 +14,11 @@ use shared::{
 use super::{decide::Verdict, session::SessionError, Consumer};
 use crate::delivery::DeliveryInfo;
 
+/// The longest wait for the confirm of a republished message. Under a broker alarm
+/// publishing blocks; the original then stays unacked (RabbitMQ delivers it again)
+/// and SIGTERM's 10 seconds hold.
+pub(super) const REPUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Where a failed delivery goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Destination {
@@ -50,7 +55,13 @@ impl Destination {
 }
 
 impl Consumer {
-    /// Republishes `d` to `to` through the default exchange and waits for the confirm.
+    /// Republishes `d` to `to` through the default exchange and waits for the
+    /// confirm, at most [`REPUBLISH_TIMEOUT`]. One republish is in flight at a time:
+    /// RabbitMQ may confirm several publishes of a channel with one
+    /// `basic.ack multiple`, and lapin then attaches a return to whichever confirm it
+    /// resolves first, so with several in flight a retry that went nowhere could look
+    /// confirmed and its original be acked. Republishing is the failure path: one at
+    /// a time costs nothing that matters.
     pub(super) async fn republish(
         &self,
         publisher: &Channel,
@@ -60,7 +71,11 @@ impl Consumer {
         error: &str,
     ) -> Result<(), SessionError> {
         let props = failed_properties(&d.properties, info, to.attempts, error, to.dead);
-        amqp::publish_confirmed(publisher, "", &to.queue, &d.data, props).await?;
+        let _turn = self.republish_turn.lock().await;
+        let published = amqp::publish_confirmed(publisher, "", &to.queue, &d.data, props);
+        tokio::time::timeout(REPUBLISH_TIMEOUT, published)
+            .await
+            .map_err(|_| SessionError::RepublishTimeout(REPUBLISH_TIMEOUT))??;
         self.metrics.count(&info.event_type, to.outcome);
         Ok(())
     }

@@ -21,13 +21,20 @@ pub(crate) enum SessionError {
     ConsumerClosed,
     #[error("RabbitMQ did not take a republished message")]
     NotRepublished(#[from] amqp::PublishError),
+    #[error("RabbitMQ did not confirm a republished message within {0:?} (a memory or disk alarm blocks publishing?)")]
+    RepublishTimeout(std::time::Duration),
 }
 
 impl Consumer {
     /// Runs one session. `Ok` when stopped, an error when the connection is lost.
     pub(super) async fn session(&self, stop: &CancellationToken) -> Result<(), SessionError> {
         let conn = amqp::connect(&self.settings.amqp.url, "clerk-sync worker").await?;
-        let publisher = conn.create_channel().await?;
+        // Republishing on a connection of its own: under a memory or disk alarm
+        // RabbitMQ blocks the connections that publish, and consuming and acking must
+        // go on meanwhile.
+        let publishing =
+            amqp::connect(&self.settings.amqp.url, "clerk-sync worker (republish)").await?;
+        let publisher = publishing.create_channel().await?;
         self.topology.declare(&publisher).await?;
         self.topology
             .declare_retry_queues(&publisher, &self.settings.retry_delays)
@@ -105,6 +112,14 @@ impl Consumer {
             if let Err(e) = conn.close(200, "worker shutting down".into()).await {
                 warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
             }
+        }
+        // A blocked connection may never answer a close: bounded.
+        let closing = publishing.close(200, "worker session ended".into());
+        if !matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(2), closing).await,
+            Ok(Ok(()))
+        ) {
+            warn!("could not close the republishing connection cleanly");
         }
         result
     }
