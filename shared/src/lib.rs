@@ -8,6 +8,7 @@ pub mod event;
 pub mod examples;
 pub mod metrics;
 pub mod models;
+pub mod object_models;
 pub mod schema;
 pub mod telemetry;
 pub mod topology;

@@ -35,6 +35,10 @@ enum Command {
         organizations: bool,
         #[arg(long)]
         memberships: bool,
+        /// Also invitations, domains, roles, permissions, waitlist entries and
+        /// billing subscription items (with no other flag: everything).
+        #[arg(long)]
+        all_objects: bool,
     },
     /// Delete webhook_events records older than a duration (e.g. 7d).
     Prune {
@@ -131,6 +135,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             users,
             organizations,
             memberships,
+            all_objects,
         } => {
             let settings = match worker::backfill::Settings::from_env() {
                 Ok(s) => s,
@@ -145,7 +150,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             let pool = shared::db::pool(&settings.database_url, 2)?;
             let client = settings.client()?;
-            let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships);
+            let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships)
+                .with_all_objects(all_objects);
             tracing::info!(api = %settings.api_url, %kinds, "backfill starting");
             let summary = tokio::select! {
                 summary = worker::backfill::backfill(&pool, &client, kinds) => summary?,

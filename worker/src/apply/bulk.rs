@@ -151,6 +151,7 @@ fn object_key(c: &Change) -> Option<(u8, &str)> {
         Change::User(u) => Some((0, u.id.as_str())),
         Change::Organization(o) => Some((1, o.id.as_str())),
         Change::Membership(m) => Some((2, m.id.as_str())),
+        Change::Object(c) => Some((3 + c.family() as u8, c.id())),
         Change::Ignore => None,
     }
 }
