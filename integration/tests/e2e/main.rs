@@ -6,6 +6,8 @@ mod batching;
 mod binaries;
 mod convergence;
 mod dead_letters;
+mod migrations;
+mod objects;
 mod ordering;
 mod organizations;
 mod safety;

@@ -109,9 +109,9 @@ pub enum ObjectChange {
     WaitlistEntry(NewWaitlistEntry),
     Subscription(NewBillingSubscription),
     SubscriptionItem(NewBillingSubscriptionItem),
-    /// A `*.deleted` (or an object Clerk no longer has): the row becomes a tombstone,
-    /// keeping what it held, with `deleted_at` set and the greater version; an id
-    /// never seen gets a tombstone holding `stub` (`{object, id, deleted}`).
+    /// A `*.deleted` (or an object Clerk no longer has): the row becomes a tombstone
+    /// holding `stub` (`{object, id, deleted}`) as `data`, with `deleted_at` set and
+    /// the greater version; its named columns keep their last known values.
     Tombstone {
         family: Family,
         id: String,

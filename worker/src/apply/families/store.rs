@@ -133,8 +133,11 @@ fn organization_deleted_at(
         .flatten())
 }
 
-/// Tombstones `family`'s row `id`: a live row keeps what it holds, with `deleted_at`
-/// set and the greater version; an id never seen gets a tombstone holding `stub`.
+/// Tombstones `family`'s row `id`: `data` becomes `stub` (as for users and
+/// organizations, so a tombstone's `data` does not depend on the order events came
+/// in), `deleted_at` is set and the greater version kept; the named columns keep
+/// their last known values (a deleted domain keeps its organization: its delete event
+/// does not name it), NULL for an id never seen.
 fn tombstone(
     conn: &mut PgConnection,
     family: Family,
@@ -146,7 +149,7 @@ fn tombstone(
     sql_query(format!(
         "INSERT INTO {table} AS t (id, data, clerk_updated_at, deleted_at) \
          VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at, \
+         ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at, data = excluded.data, \
              clerk_updated_at = greatest(t.clerk_updated_at, excluded.clerk_updated_at), \
              synced_at = now() \
          WHERE t.deleted_at IS NULL"
