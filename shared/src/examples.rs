@@ -90,24 +90,80 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 /// The other event types of the families above, Clerk's status events: each is its
 /// family's example with the type (and `data.status`, when given) changed.
 pub const STATUS_EVENTS: &[(&str, &str, Option<&str>)] = &[
-    ("organizationInvitation.accepted", "organizationInvitation.created", Some("accepted")),
-    ("organizationInvitation.revoked", "organizationInvitation.created", Some("revoked")),
-    ("organizationDomain.updated", "organizationDomain.created", None),
+    (
+        "organizationInvitation.accepted",
+        "organizationInvitation.created",
+        Some("accepted"),
+    ),
+    (
+        "organizationInvitation.revoked",
+        "organizationInvitation.created",
+        Some("revoked"),
+    ),
+    (
+        "organizationDomain.updated",
+        "organizationDomain.created",
+        None,
+    ),
     ("role.updated", "role.created", None),
     ("permission.updated", "permission.created", None),
-    ("waitlistEntry.updated", "waitlistEntry.created", Some("invited")),
+    (
+        "waitlistEntry.updated",
+        "waitlistEntry.created",
+        Some("invited"),
+    ),
     ("subscription.updated", "subscription.created", None),
-    ("subscription.active", "subscription.created", Some("active")),
-    ("subscription.pastDue", "subscription.created", Some("past_due")),
-    ("subscriptionItem.created", "subscriptionItem.active", Some("upcoming")),
+    (
+        "subscription.active",
+        "subscription.created",
+        Some("active"),
+    ),
+    (
+        "subscription.pastDue",
+        "subscription.created",
+        Some("past_due"),
+    ),
+    (
+        "subscriptionItem.created",
+        "subscriptionItem.active",
+        Some("upcoming"),
+    ),
     ("subscriptionItem.updated", "subscriptionItem.active", None),
-    ("subscriptionItem.pastDue", "subscriptionItem.active", Some("past_due")),
-    ("subscriptionItem.canceled", "subscriptionItem.active", Some("canceled")),
-    ("subscriptionItem.ended", "subscriptionItem.active", Some("ended")),
-    ("subscriptionItem.abandoned", "subscriptionItem.active", Some("abandoned")),
-    ("subscriptionItem.incomplete", "subscriptionItem.active", Some("incomplete")),
-    ("subscriptionItem.upcoming", "subscriptionItem.active", Some("upcoming")),
-    ("subscriptionItem.freeTrialEnding", "subscriptionItem.active", None),
+    (
+        "subscriptionItem.pastDue",
+        "subscriptionItem.active",
+        Some("past_due"),
+    ),
+    (
+        "subscriptionItem.canceled",
+        "subscriptionItem.active",
+        Some("canceled"),
+    ),
+    (
+        "subscriptionItem.ended",
+        "subscriptionItem.active",
+        Some("ended"),
+    ),
+    (
+        "subscriptionItem.abandoned",
+        "subscriptionItem.active",
+        Some("abandoned"),
+    ),
+    (
+        "subscriptionItem.incomplete",
+        "subscriptionItem.active",
+        Some("incomplete"),
+    ),
+    (
+        "subscriptionItem.upcoming",
+        "subscriptionItem.active",
+        Some("upcoming"),
+    ),
+    (
+        "subscriptionItem.freeTrialEnding",
+        "subscriptionItem.active",
+        None,
+    ),
 ];
 
 /// Every event type with an example: [`EXAMPLES`] and [`STATUS_EVENTS`].

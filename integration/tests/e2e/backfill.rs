@@ -752,7 +752,11 @@ async fn all_objects_reads_every_family_listing_under_the_ordering_rules() {
     .await
     .expect("backfill succeeds");
     let by_family: HashMap<Family, Counts> = summary.objects.iter().copied().collect();
-    assert_eq!(by_family[&Family::Invitation], counts(3, 2, 0, 1), "{summary}");
+    assert_eq!(
+        by_family[&Family::Invitation],
+        counts(3, 2, 0, 1),
+        "{summary}"
+    );
     assert_eq!(by_family[&Family::Role], counts(2, 1, 1, 0), "{summary}");
     for f in [
         Family::Domain,
@@ -764,7 +768,11 @@ async fn all_objects_reads_every_family_listing_under_the_ordering_rules() {
     }
     assert!(!by_family.contains_key(&Family::Subscription), "no listing");
     assert_eq!(clerk.offsets("/v1/organization_invitations"), vec![0, 2]);
-    assert_eq!(clerk.offsets("/v1/users"), vec![0], "no flag: the first three too");
+    assert_eq!(
+        clerk.offsets("/v1/users"),
+        vec![0],
+        "no flag: the first three too"
+    );
     assert!(summary.to_string().contains("billing_subscription_items"));
 
     let rows: Vec<(String, Option<String>, Option<Value>)> = db
@@ -781,7 +789,10 @@ async fn all_objects_reads_every_family_listing_under_the_ordering_rules() {
     for (id, status, data) in rows {
         assert_eq!(status.as_deref(), Some("pending"));
         let data = data.expect("data").to_string();
-        assert!(!data.contains("__clerk_ticket"), "{id}: the accept token is not stored");
+        assert!(
+            !data.contains("__clerk_ticket"),
+            "{id}: the accept token is not stored"
+        );
     }
     let role_version: Option<String> = db
         .with(|c| {
@@ -794,6 +805,10 @@ async fn all_objects_reads_every_family_listing_under_the_ordering_rules() {
                 .ok()
         })
         .await;
-    assert_eq!(role_version, Some((T0 + 60_000).to_string()), "the newer row stays");
+    assert_eq!(
+        role_version,
+        Some((T0 + 60_000).to_string()),
+        "the newer row stays"
+    );
     clerk.stop().await;
 }

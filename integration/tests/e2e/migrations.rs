@@ -39,7 +39,9 @@ async fn every_down_sql_reverts_its_migration_and_the_migrations_run_again() {
     let db = TestDb::new().await;
     db.with(|c| {
         let before = schema(c);
-        assert!(before.iter().any(|l| l.starts_with("billing_subscription_items.plan_id ")));
+        assert!(before
+            .iter()
+            .any(|l| l.starts_with("billing_subscription_items.plan_id ")));
         let applied = c.applied_migrations().expect("applied migrations").len();
         assert!(applied >= 3, "the test database is migrated");
         for n in (0..applied).rev() {
@@ -48,7 +50,9 @@ async fn every_down_sql_reverts_its_migration_and_the_migrations_run_again() {
             assert_eq!(c.applied_migrations().expect("applied").len(), n);
         }
         assert_eq!(schema(c), Vec::<String>::new(), "nothing is left");
-        let again = c.run_pending_migrations(MIGRATIONS).expect("up.sql runs again");
+        let again = c
+            .run_pending_migrations(MIGRATIONS)
+            .expect("up.sql runs again");
         assert_eq!(again.len(), applied);
         assert_eq!(schema(c), before, "the same schema as before");
     })

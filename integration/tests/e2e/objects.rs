@@ -173,7 +173,10 @@ async fn every_family_converges_to_its_last_version_in_any_order_with_duplicates
                 .collect();
             // Svix redelivers the first and the last event.
             events.push(prepared(&svix(order[0]), &life_event(life, order[0], &id)));
-            events.push(prepared(&svix(order[last]), &life_event(life, order[last], &id)));
+            events.push(prepared(
+                &svix(order[last]),
+                &life_event(life, order[last], &id),
+            ));
             let outcomes = apply(&db, events).await;
             assert_eq!(
                 &outcomes[outcomes.len() - 2..],
@@ -186,7 +189,11 @@ async fn every_family_converges_to_its_last_version_in_any_order_with_duplicates
             assert_eq!(r.version, life.events[last].1, "{id} order {order:?}");
             assert_eq!(r.deleted, deletes, "{id} order {order:?}");
             if deletes {
-                assert_eq!(r.data, Some(expected), "{id}: a tombstone holds the delete's stub");
+                assert_eq!(
+                    r.data,
+                    Some(expected),
+                    "{id}: a tombstone holds the delete's stub"
+                );
             } else {
                 let mut expected = expected;
                 if let Some(d) = expected.as_object_mut() {
@@ -204,7 +211,11 @@ async fn every_family_converges_to_its_last_version_in_any_order_with_duplicates
                 let lands = !tombstoned && (is_delete || at >= newest);
                 assert_eq!(
                     outcomes[k],
-                    if lands { Outcome::Applied } else { Outcome::Stale },
+                    if lands {
+                        Outcome::Applied
+                    } else {
+                        Outcome::Stale
+                    },
                     "{id} order {order:?}, event {i}"
                 );
                 if lands {
@@ -242,35 +253,88 @@ async fn the_columns_hold_what_the_payloads_say() {
         .iter()
         .map(|(t, id)| prepared(&format!("msg_{id}"), &event(t, id, T0)))
         .collect();
-    assert!(apply(&db, events).await.iter().all(|o| *o == Outcome::Applied));
+    assert!(apply(&db, events)
+        .await
+        .iter()
+        .all(|o| *o == Outcome::Applied));
     let org = "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S";
-    let r = row(&db, "organization_invitations", "orginv_c").await.expect("row").whole;
+    let r = row(&db, "organization_invitations", "orginv_c")
+        .await
+        .expect("row")
+        .whole;
     assert_eq!(
-        (&r["organization_id"], &r["email_address"], &r["role"], &r["status"]),
-        (&org.into(), &"jane.roe@example.org".into(), &"org:member".into(), &"pending".into())
+        (
+            &r["organization_id"],
+            &r["email_address"],
+            &r["role"],
+            &r["status"]
+        ),
+        (
+            &org.into(),
+            &"jane.roe@example.org".into(),
+            &"org:member".into(),
+            &"pending".into()
+        )
     );
-    let r = row(&db, "organization_domains", "orgdmn_c").await.expect("row").whole;
+    let r = row(&db, "organization_domains", "orgdmn_c")
+        .await
+        .expect("row")
+        .whole;
     assert_eq!(
-        (&r["organization_id"], &r["name"], &r["enrollment_mode"], &r["verified"]),
-        (&org.into(), &"example.org".into(), &"automatic_invitation".into(), &true.into())
+        (
+            &r["organization_id"],
+            &r["name"],
+            &r["enrollment_mode"],
+            &r["verified"]
+        ),
+        (
+            &org.into(),
+            &"example.org".into(),
+            &"automatic_invitation".into(),
+            &true.into()
+        )
     );
     let r = row(&db, "roles", "role_c").await.expect("row").whole;
-    assert_eq!((&r["key"], &r["name"]), (&"org:billing".into(), &"Billing manager".into()));
+    assert_eq!(
+        (&r["key"], &r["name"]),
+        (&"org:billing".into(), &"Billing manager".into())
+    );
     let r = row(&db, "permissions", "perm_c").await.expect("row").whole;
-    assert_eq!((&r["key"], &r["type"]), (&"org:invoices:read".into(), &"user".into()));
-    let r = row(&db, "waitlist_entries", "wle_c").await.expect("row").whole;
+    assert_eq!(
+        (&r["key"], &r["type"]),
+        (&"org:invoices:read".into(), &"user".into())
+    );
+    let r = row(&db, "waitlist_entries", "wle_c")
+        .await
+        .expect("row")
+        .whole;
     assert_eq!(
         (&r["email_address"], &r["status"]),
         (&"sam.poe@example.org".into(), &"pending".into())
     );
-    let r = row(&db, "billing_subscriptions", "csub_c").await.expect("row").whole;
+    let r = row(&db, "billing_subscriptions", "csub_c")
+        .await
+        .expect("row")
+        .whole;
     assert_eq!(
-        (&r["status"], &r["payer_organization_id"], &r["payer_user_id"]),
+        (
+            &r["status"],
+            &r["payer_organization_id"],
+            &r["payer_user_id"]
+        ),
         (&"active".into(), &org.into(), &Value::Null)
     );
-    let r = row(&db, "billing_subscription_items", "csubi_c").await.expect("row").whole;
+    let r = row(&db, "billing_subscription_items", "csubi_c")
+        .await
+        .expect("row")
+        .whole;
     assert_eq!(
-        (&r["subscription_id"], &r["plan_id"], &r["status"], &r["payer_organization_id"]),
+        (
+            &r["subscription_id"],
+            &r["plan_id"],
+            &r["status"],
+            &r["payer_organization_id"]
+        ),
         (
             &"csub_2g7np7Hrk0SN6kj5EDMLDaKNL0S".into(),
             &"cplan_2g7np7Hrk0SN6kj5EDMLDaKNL0S".into(),
@@ -278,7 +342,12 @@ async fn the_columns_hold_what_the_payloads_say() {
             &org.into()
         )
     );
-    assert_eq!(r["clerk_created_at"].as_str().map(|s| s.starts_with("2024-05-28")), Some(true));
+    assert_eq!(
+        r["clerk_created_at"]
+            .as_str()
+            .map(|s| s.starts_with("2024-05-28")),
+        Some(true)
+    );
 }
 
 #[tokio::test]
@@ -298,15 +367,32 @@ async fn a_missing_version_dead_letters_and_email_and_sms_are_ignored() {
             .expect("data")
             .remove("updated_at");
         let body = serde_json::to_vec(&e).expect("json");
-        let err = prepare("m", Envelope::parse(&body).expect("envelope"), None, 1, Payloads::Store)
-            .expect_err("no version: permanent");
+        let err = prepare(
+            "m",
+            Envelope::parse(&body).expect("envelope"),
+            None,
+            1,
+            Payloads::Store,
+        )
+        .expect_err("no version: permanent");
         assert!(err.0.contains("updated_at"), "{t}: {err}");
     }
-    for t in ["email.created", "sms.created", "session.ended", "paymentAttempt.updated"] {
+    for t in [
+        "email.created",
+        "sms.created",
+        "session.ended",
+        "paymentAttempt.updated",
+    ] {
         let body = serde_json::json!({"type": t, "timestamp": T0,
             "data": {"id": "x_1", "otp_code": "123456", "body": "Your code is 123456"}});
-        let p = prepare("m", Envelope::parse(&serde_json::to_vec(&body).expect("json")).expect("envelope"),
-            None, 1, Payloads::Store).expect("ignored, not failed");
+        let p = prepare(
+            "m",
+            Envelope::parse(&serde_json::to_vec(&body).expect("json")).expect("envelope"),
+            None,
+            1,
+            Payloads::Store,
+        )
+        .expect("ignored, not failed");
         assert!(matches!(p.change, Change::Ignore), "{t}");
         if !t.starts_with("paymentAttempt") {
             assert!(p.payload.is_none(), "{t}: never stored");
@@ -331,14 +417,26 @@ async fn deleting_an_organization_tombstones_its_invitations_and_domains() {
     };
     let events = vec![
         prepared("m1", &event("organization.created", &org, T0)),
-        prepared("m2", &invitation("orginv_a", &org, "organizationInvitation.created", T0)),
-        prepared("m3", &invitation("orginv_b", &org, "organizationInvitation.created", T0)),
+        prepared(
+            "m2",
+            &invitation("orginv_a", &org, "organizationInvitation.created", T0),
+        ),
+        prepared(
+            "m3",
+            &invitation("orginv_b", &org, "organizationInvitation.created", T0),
+        ),
         prepared("m4", &domain("orgdmn_a", &org, T0)),
-        prepared("m5", &invitation("orginv_other", &other, "organizationInvitation.created", T0)),
+        prepared(
+            "m5",
+            &invitation("orginv_other", &other, "organizationInvitation.created", T0),
+        ),
         prepared("m6", &domain("orgdmn_other", &other, T0)),
         prepared("m7", &event("organization.deleted", &org, T0 + 5_000)),
     ];
-    assert!(apply(&db, events).await.iter().all(|o| *o == Outcome::Applied));
+    assert!(apply(&db, events)
+        .await
+        .iter()
+        .all(|o| *o == Outcome::Applied));
     for (table, id) in [
         ("organization_invitations", "orginv_a"),
         ("organization_invitations", "orginv_b"),
@@ -352,25 +450,50 @@ async fn deleting_an_organization_tombstones_its_invitations_and_domains() {
         ("organization_invitations", "orginv_other"),
         ("organization_domains", "orgdmn_other"),
     ] {
-        assert!(!row(&db, table, id).await.expect("row").deleted, "{id} is another organization's");
+        assert!(
+            !row(&db, table, id).await.expect("row").deleted,
+            "{id} is another organization's"
+        );
     }
     // Late events: an acceptance of a tombstoned invitation, and a new invitation or
     // domain of the deleted organization, stay tombstones.
     let late = vec![
-        prepared("m8", &invitation("orginv_a", &org, "organizationInvitation.accepted", T0 + 9_000)),
-        prepared("m9", &invitation("orginv_new", &org, "organizationInvitation.created", T0 + 9_000)),
+        prepared(
+            "m8",
+            &invitation(
+                "orginv_a",
+                &org,
+                "organizationInvitation.accepted",
+                T0 + 9_000,
+            ),
+        ),
+        prepared(
+            "m9",
+            &invitation(
+                "orginv_new",
+                &org,
+                "organizationInvitation.created",
+                T0 + 9_000,
+            ),
+        ),
         prepared("m10", &domain("orgdmn_new", &org, T0 + 9_000)),
     ];
     apply(&db, late).await;
     assert_eq!(
-        row(&db, "organization_invitations", "orginv_a").await.expect("row").whole["status"],
+        row(&db, "organization_invitations", "orginv_a")
+            .await
+            .expect("row")
+            .whole["status"],
         "pending"
     );
     for (table, id) in [
         ("organization_invitations", "orginv_new"),
         ("organization_domains", "orgdmn_new"),
     ] {
-        assert!(row(&db, table, id).await.expect("row").deleted, "{id}: its organization is deleted");
+        assert!(
+            row(&db, table, id).await.expect("row").deleted,
+            "{id}: its organization is deleted"
+        );
     }
 }
 
@@ -382,8 +505,13 @@ async fn a_domain_delete_keeps_the_stored_organization() {
     created["data"]["organization_id"] = org.as_str().into();
     apply(&db, vec![prepared("m1", &created)]).await;
     let deleted = event("organizationDomain.deleted", "orgdmn_1", T0 + 1_000);
-    assert_eq!(apply(&db, vec![prepared("m2", &deleted)]).await, [Outcome::Applied]);
-    let r = row(&db, "organization_domains", "orgdmn_1").await.expect("row");
+    assert_eq!(
+        apply(&db, vec![prepared("m2", &deleted)]).await,
+        [Outcome::Applied]
+    );
+    let r = row(&db, "organization_domains", "orgdmn_1")
+        .await
+        .expect("row");
     assert!(r.deleted);
     assert_eq!(r.whole["organization_id"], org.as_str());
     // A delete of a domain never seen leaves a tombstone that a late create cannot undo.
@@ -391,8 +519,13 @@ async fn a_domain_delete_keeps_the_stored_organization() {
     apply(&db, vec![prepared("m3", &never)]).await;
     let mut late = event("organizationDomain.created", "orgdmn_2", T0 + 5_000);
     late["data"]["organization_id"] = org.as_str().into();
-    assert_eq!(apply(&db, vec![prepared("m4", &late)]).await, [Outcome::Stale]);
-    let r = row(&db, "organization_domains", "orgdmn_2").await.expect("row");
+    assert_eq!(
+        apply(&db, vec![prepared("m4", &late)]).await,
+        [Outcome::Stale]
+    );
+    let r = row(&db, "organization_domains", "orgdmn_2")
+        .await
+        .expect("row");
     assert!(r.deleted && r.whole["organization_id"].is_null());
 }
 
@@ -422,15 +555,30 @@ async fn deleting_a_user_erases_payer_and_invitee_data() {
         prepared("m5", &payer("subscription.created", "csub_u", T0)),
         prepared("m6", &payer("subscriptionItem.active", "csubi_u", T0)),
     ];
-    assert!(apply(&db, events).await.iter().all(|o| *o == Outcome::Applied));
-    let item = row(&db, "billing_subscription_items", "csubi_u").await.expect("row");
+    assert!(apply(&db, events)
+        .await
+        .iter()
+        .all(|o| *o == Outcome::Applied));
+    let item = row(&db, "billing_subscription_items", "csubi_u")
+        .await
+        .expect("row");
     assert_eq!(item.whole["payer_user_id"], user.as_str());
     assert_eq!(item.data.expect("data")["payer"]["first_name"], "John");
 
-    apply(&db, vec![prepared("m7", &event("user.deleted", &user, T0 + 5_000))]).await;
+    apply(
+        &db,
+        vec![prepared("m7", &event("user.deleted", &user, T0 + 5_000))],
+    )
+    .await;
     // A billing item that arrives after the deletion is erased as it lands.
-    apply(&db, vec![prepared("m8", &payer("subscriptionItem.updated", "csubi_late", T0 + 9_000))])
-        .await;
+    apply(
+        &db,
+        vec![prepared(
+            "m8",
+            &payer("subscriptionItem.updated", "csubi_late", T0 + 9_000),
+        )],
+    )
+    .await;
 
     for (table, id) in [
         ("billing_subscriptions", "csub_u"),
@@ -439,7 +587,10 @@ async fn deleting_a_user_erases_payer_and_invitee_data() {
     ] {
         let r = row(&db, table, id).await.expect("row");
         let text = r.whole.to_string();
-        assert!(!text.contains(email) && !text.contains("\"John\"") && !text.contains("Doe"), "{id}: {text}");
+        assert!(
+            !text.contains(email) && !text.contains("\"John\"") && !text.contains("Doe"),
+            "{id}: {text}"
+        );
         assert_eq!(r.whole["payer_user_id"], user.as_str(), "{id}: ids stay");
     }
     for (table, id) in [
@@ -448,10 +599,17 @@ async fn deleting_a_user_erases_payer_and_invitee_data() {
     ] {
         let r = row(&db, table, id).await.expect("row");
         assert!(r.whole["email_address"].is_null(), "{id}");
-        assert!(!r.whole.to_string().to_lowercase().contains(email), "{id}: {}", r.whole);
+        assert!(
+            !r.whole.to_string().to_lowercase().contains(email),
+            "{id}: {}",
+            r.whole
+        );
     }
     assert_eq!(
-        row(&db, "waitlist_entries", "wle_other").await.expect("row").whole["email_address"],
+        row(&db, "waitlist_entries", "wle_other")
+            .await
+            .expect("row")
+            .whole["email_address"],
         "someone.else@example.org"
     );
     // No stored payload names the deleted user any more.
@@ -484,7 +642,9 @@ async fn the_invitation_token_is_never_stored_end_to_end() {
         let svix = app.post(&event(t, &id, at)).await;
         assert_eq!(app.wait_recorded(&svix).await, "applied");
     }
-    let r = row(&app.db, "organization_invitations", &id).await.expect("row");
+    let r = row(&app.db, "organization_invitations", &id)
+        .await
+        .expect("row");
     assert_eq!(r.whole["status"], "accepted");
     let everything = app
         .db
@@ -500,7 +660,10 @@ async fn the_invitation_token_is_never_stored_end_to_end() {
         .await;
     let text: String = everything.into_iter().map(|t| t.t).collect();
     assert!(text.contains(&id), "payloads are stored: {text}");
-    assert!(!text.contains("__clerk_ticket"), "the accept token is nowhere: {text}");
+    assert!(
+        !text.contains("__clerk_ticket"),
+        "the accept token is nowhere: {text}"
+    );
 }
 
 #[derive(QueryableByName)]
@@ -577,7 +740,10 @@ async fn the_readme_queries_answer() {
     assert_eq!(plans.len(), 1, "{plans:?}");
     assert_eq!(plans[0].plan.as_deref(), Some("Pro"));
     assert_eq!(plans[0].status.as_deref(), Some("active"));
-    let mut keys: Vec<_> = permissions.into_iter().filter_map(|p| p.permission).collect();
+    let mut keys: Vec<_> = permissions
+        .into_iter()
+        .filter_map(|p| p.permission)
+        .collect();
     keys.sort();
     assert_eq!(keys, ["org:invoices:read", "org:sys_billing:manage"]);
 }

@@ -127,10 +127,17 @@ mod tests {
     fn an_invitation_payload_loses_its_accept_token() {
         let body = r#"{"type":"organizationInvitation.created","data":{"id":"orginv_1",
             "url":"https://example.org/accept?__clerk_ticket=tok_secret"}}"#;
-        let p = stored(Payloads::Store, "organizationInvitation.created", body.as_bytes())
-            .expect("stored");
+        let p = stored(
+            Payloads::Store,
+            "organizationInvitation.created",
+            body.as_bytes(),
+        )
+        .expect("stored");
         let text = String::from_utf8(p.json).expect("utf8");
-        assert!(!text.contains("tok_secret") && text.contains("orginv_1"), "{text}");
+        assert!(
+            !text.contains("tok_secret") && text.contains("orginv_1"),
+            "{text}"
+        );
     }
 
     #[test]

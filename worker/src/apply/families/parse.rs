@@ -206,9 +206,11 @@ mod tests {
 
     #[test]
     fn a_missing_version_or_organization_is_permanent() {
-        assert!(prepare("role.updated", map(json!({"id": "role_1"})), Utc::now)
-            .expect("a family")
-            .is_err());
+        assert!(
+            prepare("role.updated", map(json!({"id": "role_1"})), Utc::now)
+                .expect("a family")
+                .is_err()
+        );
         assert!(prepare(
             "organizationDomain.created",
             map(json!({"id": "orgdmn_1", "updated_at": 1})),
@@ -231,8 +233,10 @@ mod tests {
         assert!(c.is_delete());
         let (c, subject) = prepare(
             "subscriptionItem.pastDue",
-            map(json!({"id": "csubi_1", "updated_at": 1, "status": "past_due",
-                       "plan": {"id": "cplan_1"}, "payer": {"user_id": "user_1"}})),
+            map(
+                json!({"id": "csubi_1", "updated_at": 1, "status": "past_due",
+                       "plan": {"id": "cplan_1"}, "payer": {"user_id": "user_1"}}),
+            ),
             Utc::now,
         )
         .expect("a family")
