@@ -18,9 +18,13 @@ use worker::apply::{apply_event, prepare, Change, Outcome, Payloads, Prepared};
 use crate::T0;
 
 fn prepared(svix_id: &str, event: &Value) -> Prepared {
+    prepared_with(svix_id, event, Payloads::Store)
+}
+
+fn prepared_with(svix_id: &str, event: &Value, payloads: Payloads) -> Prepared {
     let body = serde_json::to_vec(event).expect("json");
     let envelope = Envelope::parse(&body).expect("envelope");
-    prepare(svix_id, envelope, None, 1, Payloads::Store).expect("valid event")
+    prepare(svix_id, envelope, None, 1, payloads).expect("valid event")
 }
 
 /// Applies each event in its own transaction, as a worker does with batches of one.
@@ -746,4 +750,73 @@ async fn the_readme_queries_answer() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["org:invoices:read", "org:sys_billing:manage"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_or_domain_committing_beside_organization_deleted_is_tombstoned() {
+    let db = TestDb::new().await;
+    for (n, t, table) in [
+        (
+            0,
+            "organizationInvitation.created",
+            "organization_invitations",
+        ),
+        (1, "organizationDomain.created", "organization_domains"),
+    ] {
+        for delete_first in [false, true] {
+            let org = format!("org_{}", unique());
+            let id = format!("obj_{n}_{delete_first}");
+            let mut create = event(t, &id, T0);
+            create["data"]["organization_id"] = org.as_str().into();
+            let create = prepared(&format!("msg_c_{id}"), &create);
+            let delete = prepared(
+                &format!("msg_d_{id}"),
+                &event("organization.deleted", &org, T0 + 1_000),
+            );
+            let (first, second) = if delete_first {
+                crate::convergence::interleave(&db, delete, create).await
+            } else {
+                crate::convergence::interleave(&db, create, delete).await
+            };
+            assert_eq!((first, second), (Outcome::Applied, Outcome::Applied));
+            let r = row(&db, table, &id).await.expect("row");
+            assert!(
+                r.deleted,
+                "{id}: a {t} of a deleted organization stays live"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_billing_item_committing_beside_user_deleted_keeps_no_payer_data() {
+    let db = TestDb::new().await;
+    for delete_first in [false, true] {
+        let user = format!("user_{}", unique());
+        let id = format!("csubi_{}", unique());
+        let mut item = event("subscriptionItem.active", &id, T0);
+        item["data"]["payer"]["user_id"] = user.as_str().into();
+        item["data"]["payer"]["organization_id"] = Value::Null;
+        // Without stored payloads: the payer's lock comes from the change itself.
+        let item = prepared_with(&format!("msg_i_{id}"), &item, Payloads::Discard);
+        let delete = prepared(
+            &format!("msg_d_{id}"),
+            &event("user.deleted", &user, T0 + 1_000),
+        );
+        let (first, second) = if delete_first {
+            crate::convergence::interleave(&db, delete, item).await
+        } else {
+            crate::convergence::interleave(&db, item, delete).await
+        };
+        assert_eq!((first, second), (Outcome::Applied, Outcome::Applied));
+        let r = row(&db, "billing_subscription_items", &id)
+            .await
+            .expect("row");
+        let payer = &r.whole["data"]["payer"];
+        assert_eq!(payer["user_id"], user.as_str());
+        assert!(
+            payer.get("email").is_none() && payer.get("first_name").is_none(),
+            "delete first: {delete_first}: {payer}"
+        );
+    }
 }
