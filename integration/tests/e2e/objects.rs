@@ -242,6 +242,41 @@ async fn every_family_converges_to_its_last_version_in_any_order_with_duplicates
 }
 
 #[tokio::test]
+async fn reconcile_can_list_live_ids_and_stored_versions() {
+    use worker::apply::{families::store, Family};
+    let db = TestDb::new().await;
+    let events = vec![
+        prepared("m1", &event("role.created", "role_a", T0)),
+        prepared("m2", &event("role.created", "role_b", T0 + 1)),
+        prepared("m3", &event("role.created", "role_c", T0 + 2)),
+        prepared("m4", &event("role.deleted", "role_b", T0 + 5)),
+    ];
+    apply(&db, events).await;
+    let (first, rest, versions) = db
+        .with(|c| {
+            let first = store::live_ids(c, Family::Role, None, 1).expect("live ids");
+            let rest = store::live_ids(c, Family::Role, Some("role_a"), 10).expect("live ids");
+            let ids = ["role_a", "role_b", "role_x"].map(String::from);
+            let versions = store::versions(c, Family::Role, &ids).expect("versions");
+            (first, rest, versions)
+        })
+        .await;
+    assert_eq!(first, ["role_a"]);
+    assert_eq!(rest, ["role_c"], "a tombstone is not live");
+    let seen: Vec<_> = versions
+        .iter()
+        .map(|v| {
+            (
+                v.id.as_str(),
+                v.clerk_updated_at.timestamp_millis(),
+                v.deleted,
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("role_a", T0, false), ("role_b", T0 + 5, true)]);
+}
+
+#[tokio::test]
 async fn the_columns_hold_what_the_payloads_say() {
     let db = TestDb::new().await;
     let all = [

@@ -309,6 +309,34 @@ pub fn live_ids(
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// A stored row's version and whether it is a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct StoredVersion {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub clerk_updated_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub deleted: bool,
+}
+
+/// The stored versions of `family`'s rows among `ids` (rows never seen are left
+/// out): what reconcile compares with Clerk's `updated_at` to count `missing` and
+/// `outdated` objects.
+pub fn versions(
+    conn: &mut PgConnection,
+    family: Family,
+    ids: &[String],
+) -> QueryResult<Vec<StoredVersion>> {
+    let table = family.table();
+    sql_query(format!(
+        "SELECT id, clerk_updated_at, deleted_at IS NOT NULL AS deleted \
+         FROM {table} WHERE id = ANY($1) ORDER BY id"
+    ))
+    .bind::<Array<Text>, _>(ids)
+    .load(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
