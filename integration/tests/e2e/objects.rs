@@ -553,6 +553,11 @@ async fn a_domain_delete_keeps_the_stored_organization() {
         .expect("row");
     assert!(r.deleted);
     assert_eq!(r.whole["organization_id"], org.as_str());
+    assert!(
+        r.whole["name"].is_null() && r.whole["verified"].is_null(),
+        "the other columns are cleared: {}",
+        r.whole
+    );
     // A delete of a domain never seen leaves a tombstone that a late create cannot undo.
     let never = event("organizationDomain.deleted", "orgdmn_2", T0);
     apply(&db, vec![prepared("m3", &never)]).await;

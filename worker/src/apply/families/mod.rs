@@ -77,6 +77,26 @@ impl Family {
         })
     }
 
+    /// The columns a tombstone clears (all but `id`, `data`, the time columns, and
+    /// the organization of an invitation or a domain).
+    pub fn cleared_by_tombstone(self) -> &'static [&'static str] {
+        match self {
+            Self::Invitation => &["email_address", "role", "status"],
+            Self::Domain => &["name", "enrollment_mode", "verified"],
+            Self::Role => &["key", "name", "description"],
+            Self::Permission => &["key", "name", "description", "type"],
+            Self::WaitlistEntry => &["email_address", "status"],
+            Self::Subscription => &["status", "payer_user_id", "payer_organization_id"],
+            Self::SubscriptionItem => &[
+                "subscription_id",
+                "plan_id",
+                "status",
+                "payer_user_id",
+                "payer_organization_id",
+            ],
+        }
+    }
+
     /// The Backend API listing of the family, instance-wide, paged by
     /// `limit`/`offset` with `{"data": [...], "total_count": N}`; `None` where
     /// Clerk has none (billing subscriptions are read through their items).
@@ -110,8 +130,10 @@ pub enum ObjectChange {
     Subscription(NewBillingSubscription),
     SubscriptionItem(NewBillingSubscriptionItem),
     /// A `*.deleted` (or an object Clerk no longer has): the row becomes a tombstone
-    /// holding `stub` (`{object, id, deleted}`) as `data`, with `deleted_at` set and
-    /// the greater version; its named columns keep their last known values.
+    /// like a user's: `data` is `stub` (`{object, id, deleted}`), the other columns
+    /// are cleared ([`Family::cleared_by_tombstone`]), `deleted_at` is set and the
+    /// greater version kept. An invitation or a domain keeps its stored
+    /// `organization_id` (`organizationDomain.deleted` does not name it).
     Tombstone {
         family: Family,
         id: String,

@@ -65,7 +65,7 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
         ObjectChange::Invitation(r) => {
             let mut row = r.clone();
             if let Some(org) = &row.organization_id {
-                row.deleted_at = row.deleted_at.or(organization_deleted_at(conn, org)?);
+                of_deleted_organization(conn, org, &mut row.deleted_at, &mut row.clerk_updated_at)?;
             }
             upsert!(
                 conn,
@@ -77,7 +77,7 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
         ObjectChange::Domain(r) => {
             let mut row = r.clone();
             if let Some(org) = &row.organization_id {
-                row.deleted_at = row.deleted_at.or(organization_deleted_at(conn, org)?);
+                of_deleted_organization(conn, org, &mut row.deleted_at, &mut row.clerk_updated_at)?;
             }
             upsert!(
                 conn,
@@ -121,23 +121,33 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
     Ok(landed(rows))
 }
 
-fn organization_deleted_at(
+/// A row of an organization that is already deleted is written as the tombstone
+/// the organization's cascade would have made of it: deleted when the organization
+/// was, with the greater version. So the row is the same whichever came first.
+fn of_deleted_organization(
     conn: &mut PgConnection,
     organization_id: &str,
-) -> QueryResult<Option<DateTime<Utc>>> {
-    Ok(organizations::table
+    deleted_at: &mut Option<DateTime<Utc>>,
+    version: &mut DateTime<Utc>,
+) -> QueryResult<()> {
+    let organization_deleted_at = organizations::table
         .find(organization_id)
         .select(organizations::deleted_at)
         .first::<Option<DateTime<Utc>>>(conn)
         .optional()?
-        .flatten())
+        .flatten();
+    if let (None, Some(at)) = (*deleted_at, organization_deleted_at) {
+        *deleted_at = Some(at);
+        *version = (*version).max(at);
+    }
+    Ok(())
 }
 
-/// Tombstones `family`'s row `id`: `data` becomes `stub` (as for users and
-/// organizations, so a tombstone's `data` does not depend on the order events came
-/// in), `deleted_at` is set and the greater version kept; the named columns keep
-/// their last known values (a deleted domain keeps its organization: its delete event
-/// does not name it), NULL for an id never seen.
+/// Tombstones `family`'s row `id` as [`ObjectChange::Tombstone`] says: `data`
+/// becomes `stub` and the other columns are cleared, as for users, so a tombstone
+/// does not depend on the order events came in; the one exception is the
+/// `organization_id` of an invitation or a domain, kept from the stored row (NULL
+/// for an id never seen).
 fn tombstone(
     conn: &mut PgConnection,
     family: Family,
@@ -146,10 +156,16 @@ fn tombstone(
     stub: &Value,
 ) -> QueryResult<usize> {
     let table = family.table();
+    let cleared: String = family
+        .cleared_by_tombstone()
+        .iter()
+        .map(|c| format!("\"{c}\" = NULL, "))
+        .collect();
     sql_query(format!(
         "INSERT INTO {table} AS t (id, data, clerk_updated_at, deleted_at) \
          VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at, data = excluded.data, \
+         ON CONFLICT (id) DO UPDATE SET {cleared}clerk_created_at = NULL, \
+             deleted_at = excluded.deleted_at, data = excluded.data, \
              clerk_updated_at = greatest(t.clerk_updated_at, excluded.clerk_updated_at), \
              synced_at = now() \
          WHERE t.deleted_at IS NULL"
