@@ -26,8 +26,9 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// Read users, organizations and memberships from Clerk's Backend API and apply
-    /// them under the ordering rules (no flag: all three). Needs CLERK_SECRET_KEY.
+    /// Read users, organizations and memberships (and with --all-objects the other
+    /// families) from Clerk's Backend API and apply them under the ordering rules
+    /// (no kind flag: all three). Needs CLERK_SECRET_KEY.
     Backfill {
         #[arg(long)]
         users: bool,
