@@ -9,7 +9,7 @@
 //! tombstone is never overwritten. Families without a delete event (invitations,
 //! waitlist entries, billing) only change status.
 //!
-//! [`parse`] turns a payload into an [`ObjectChange`]; [`store`] holds the SQL,
+//! `parse` turns a payload into an [`ObjectChange`]; [`store`] holds the SQL,
 //! including the cascades other events trigger: `organization.deleted` tombstones the
 //! organization's invitations and domains, `user.deleted` erases the user's personal
 //! data from billing rows (as payer) and from invitations and waitlist entries (by
