@@ -30,7 +30,7 @@ pub async fn send(secrets: &Secrets, args: &SendArgs) -> anyhow::Result<Sent> {
         .unwrap_or_else(|| examples::fresh_id(&args.event_type, &unique[..24]));
     let now = chrono::Utc::now();
     let Some(event) = examples::event(&args.event_type, &object_id, now.timestamp_millis()) else {
-        let known: Vec<&str> = examples::EXAMPLES.iter().map(|(t, _)| *t).collect();
+        let known = examples::known_types();
         bail!(
             "no example for event type {:?}; known types: {}",
             args.event_type,

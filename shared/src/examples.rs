@@ -42,13 +42,149 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../fixtures/clerk/organizationMembership.deleted.json"),
     ),
     (
+        "organizationInvitation.created",
+        include_str!("../fixtures/clerk/organizationInvitation.created.json"),
+    ),
+    (
+        "organizationDomain.created",
+        include_str!("../fixtures/clerk/organizationDomain.created.json"),
+    ),
+    (
+        "organizationDomain.deleted",
+        include_str!("../fixtures/clerk/organizationDomain.deleted.json"),
+    ),
+    (
+        "role.created",
+        include_str!("../fixtures/clerk/role.created.json"),
+    ),
+    (
+        "role.deleted",
+        include_str!("../fixtures/clerk/role.deleted.json"),
+    ),
+    (
+        "permission.created",
+        include_str!("../fixtures/clerk/permission.created.json"),
+    ),
+    (
+        "permission.deleted",
+        include_str!("../fixtures/clerk/permission.deleted.json"),
+    ),
+    (
+        "waitlistEntry.created",
+        include_str!("../fixtures/clerk/waitlistEntry.created.json"),
+    ),
+    (
+        "subscription.created",
+        include_str!("../fixtures/clerk/subscription.created.json"),
+    ),
+    (
+        "subscriptionItem.active",
+        include_str!("../fixtures/clerk/subscriptionItem.active.json"),
+    ),
+    (
         "session.created",
         include_str!("../fixtures/clerk/session.created.json"),
     ),
 ];
 
+/// The other event types of the families above, Clerk's status events: each is its
+/// family's example with the type (and `data.status`, when given) changed.
+pub const STATUS_EVENTS: &[(&str, &str, Option<&str>)] = &[
+    (
+        "organizationInvitation.accepted",
+        "organizationInvitation.created",
+        Some("accepted"),
+    ),
+    (
+        "organizationInvitation.revoked",
+        "organizationInvitation.created",
+        Some("revoked"),
+    ),
+    (
+        "organizationDomain.updated",
+        "organizationDomain.created",
+        None,
+    ),
+    ("role.updated", "role.created", None),
+    ("permission.updated", "permission.created", None),
+    (
+        "waitlistEntry.updated",
+        "waitlistEntry.created",
+        Some("invited"),
+    ),
+    ("subscription.updated", "subscription.created", None),
+    (
+        "subscription.active",
+        "subscription.created",
+        Some("active"),
+    ),
+    (
+        "subscription.pastDue",
+        "subscription.created",
+        Some("past_due"),
+    ),
+    (
+        "subscriptionItem.created",
+        "subscriptionItem.active",
+        Some("upcoming"),
+    ),
+    ("subscriptionItem.updated", "subscriptionItem.active", None),
+    (
+        "subscriptionItem.pastDue",
+        "subscriptionItem.active",
+        Some("past_due"),
+    ),
+    (
+        "subscriptionItem.canceled",
+        "subscriptionItem.active",
+        Some("canceled"),
+    ),
+    (
+        "subscriptionItem.ended",
+        "subscriptionItem.active",
+        Some("ended"),
+    ),
+    (
+        "subscriptionItem.abandoned",
+        "subscriptionItem.active",
+        Some("abandoned"),
+    ),
+    (
+        "subscriptionItem.incomplete",
+        "subscriptionItem.active",
+        Some("incomplete"),
+    ),
+    (
+        "subscriptionItem.upcoming",
+        "subscriptionItem.active",
+        Some("upcoming"),
+    ),
+    (
+        "subscriptionItem.freeTrialEnding",
+        "subscriptionItem.active",
+        None,
+    ),
+];
+
+/// Every event type with an example: [`EXAMPLES`] and [`STATUS_EVENTS`].
+pub fn known_types() -> Vec<&'static str> {
+    EXAMPLES
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(STATUS_EVENTS.iter().map(|(t, _, _)| *t))
+        .collect()
+}
+
 /// The example payload of `event_type`, as Clerk documents it.
 pub fn fixture(event_type: &str) -> Option<Value> {
+    if let Some((_, base, status)) = STATUS_EVENTS.iter().find(|(t, _, _)| *t == event_type) {
+        let mut event = fixture(base)?;
+        event["type"] = (*event_type).into();
+        if let Some(status) = status {
+            event["data"]["status"] = (*status).into();
+        }
+        return Some(event);
+    }
     EXAMPLES
         .iter()
         .find(|(t, _)| *t == event_type)
@@ -76,6 +212,13 @@ pub fn fresh_id(event_type: &str, unique: &str) -> String {
         "user" => "user",
         "organization" => "org",
         "organizationMembership" => "orgmem",
+        "organizationInvitation" => "orginv",
+        "organizationDomain" => "orgdmn",
+        "role" => "role",
+        "permission" => "perm",
+        "waitlistEntry" => "wle",
+        "subscription" => "csub",
+        "subscriptionItem" => "csubi",
         "session" => "sess",
         _ => "obj",
     };
@@ -92,6 +235,16 @@ mod tests {
             let route = crate::event::route(body.as_bytes()).expect("example is an envelope");
             assert_eq!(&route.event_type, event_type);
         }
+    }
+
+    #[test]
+    fn status_events_are_their_family_example_with_another_type() {
+        for t in known_types() {
+            let e = fixture(t).expect("every known type has an example");
+            assert_eq!(e["type"], t);
+        }
+        let e = fixture("subscriptionItem.pastDue").expect("known");
+        assert_eq!(e["data"]["status"], "past_due");
     }
 
     #[test]

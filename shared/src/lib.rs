@@ -13,6 +13,8 @@ pub mod headers;
 pub mod metrics;
 #[cfg(feature = "db")]
 pub mod models;
+#[cfg(feature = "db")]
+pub mod object_models;
 pub mod report;
 #[cfg(feature = "db")]
 pub mod schema;

@@ -1,6 +1,66 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    billing_subscription_items (id) {
+        id -> Text,
+        subscription_id -> Nullable<Text>,
+        plan_id -> Nullable<Text>,
+        status -> Nullable<Text>,
+        payer_user_id -> Nullable<Text>,
+        payer_organization_id -> Nullable<Text>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    billing_subscriptions (id) {
+        id -> Text,
+        status -> Nullable<Text>,
+        payer_user_id -> Nullable<Text>,
+        payer_organization_id -> Nullable<Text>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_domains (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        enrollment_mode -> Nullable<Text>,
+        verified -> Nullable<Bool>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_invitations (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        email_address -> Nullable<Text>,
+        role -> Nullable<Text>,
+        status -> Nullable<Text>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organization_memberships (id) {
         id -> Text,
         organization_id -> Text,
@@ -32,6 +92,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    permissions (id) {
+        id -> Text,
+        key -> Nullable<Text>,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
+        #[sql_name = "type"]
+        type_ -> Nullable<Text>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        key -> Nullable<Text>,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Nullable<Text>,
@@ -41,6 +131,19 @@ diesel::table! {
         image_url -> Nullable<Text>,
         external_id -> Nullable<Text>,
         public_metadata -> Nullable<Jsonb>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    waitlist_entries (id) {
+        id -> Text,
+        email_address -> Nullable<Text>,
+        status -> Nullable<Text>,
         data -> Nullable<Jsonb>,
         clerk_created_at -> Nullable<Timestamptz>,
         clerk_updated_at -> Timestamptz,
@@ -65,8 +168,15 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    billing_subscription_items,
+    billing_subscriptions,
+    organization_domains,
+    organization_invitations,
     organization_memberships,
     organizations,
+    permissions,
+    roles,
     users,
+    waitlist_entries,
     webhook_events,
 );

@@ -27,8 +27,9 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// Read users, organizations and memberships from Clerk's Backend API and apply
-    /// them under the ordering rules (no flag: all three). Needs CLERK_SECRET_KEY.
+    /// Read users, organizations and memberships (and with --all-objects the other
+    /// families) from Clerk's Backend API and apply them under the ordering rules
+    /// (no kind flag: all three). Needs CLERK_SECRET_KEY.
     Backfill {
         #[arg(long)]
         users: bool,
@@ -36,6 +37,10 @@ enum Command {
         organizations: bool,
         #[arg(long)]
         memberships: bool,
+        /// Also invitations, domains, roles, permissions, waitlist entries and
+        /// billing subscription items (with no other flag: everything).
+        #[arg(long)]
+        all_objects: bool,
     },
     /// Compare the tables with Clerk's Backend API and repair drift both ways: apply
     /// what is missing or older, tombstone what Clerk confirms it no longer has (no
@@ -153,6 +158,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             users,
             organizations,
             memberships,
+            all_objects,
         } => {
             let settings = worker::backfill::Settings::from_env()?;
             let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
@@ -161,7 +167,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             }
             let pool = shared::db::pool(&settings.database_url, 2)?;
             let client = settings.client()?;
-            let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships);
+            let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships)
+                .with_all_objects(all_objects);
             tracing::info!(api = %settings.api_url, %kinds, "backfill starting");
             let summary = tokio::select! {
                 summary = worker::backfill::backfill(&pool, &client, kinds) => summary?,

@@ -14,7 +14,7 @@ use integration::{binary, TestDb};
 use serde_json::{json, Value};
 use shared::event::Envelope;
 use worker::{
-    apply::{apply_object, object_change, EventToApply, ObjectKind, Outcome, Payloads},
+    apply::{apply_object, object_change, EventToApply, Family, ObjectKind, Outcome, Payloads},
     backfill::{self, ClerkClient, Counts, Kinds, Retry},
 };
 
@@ -57,6 +57,8 @@ pub(crate) struct Clerk {
     /// Answer `user_id` lookups as if the filter did not exist.
     pub(crate) ignore_user_id_filter: bool,
     pub(crate) hook: Option<Hook>,
+    /// The other families' instance-wide listings, by path (`/v1/organization_roles`).
+    pub(crate) objects: HashMap<String, Vec<Value>>,
 }
 
 impl Clerk {
@@ -178,7 +180,12 @@ async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
                 true,
             )
         }
-        _ => return HttpResponse::NotFound().json(json!({"errors": [{"code": "not_found"}]})),
+        _ => match clerk.objects.get(&path) {
+            Some(items) => (items.clone(), true),
+            None => {
+                return HttpResponse::NotFound().json(json!({"errors": [{"code": "not_found"}]}))
+            }
+        },
     };
     let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
     if wrapped {
@@ -793,5 +800,128 @@ async fn the_worker_binary_backfills_and_needs_the_secret_key() {
     );
     assert_eq!(db.count("users").await, 5);
     assert_eq!(db.count("organization_memberships").await, 0);
+    clerk.stop().await;
+}
+
+/// A Backend API object of another family: the webhook example's `data`.
+fn object(event_type: &str, id: &str, version_ms: i64) -> Value {
+    shared::examples::event(event_type, id, version_ms).expect("example")["data"].take()
+}
+
+#[tokio::test]
+async fn all_objects_reads_every_family_listing_under_the_ordering_rules() {
+    use diesel::prelude::*;
+    let db = TestDb::new().await;
+    // A webhook already applied a newer version of one role.
+    let newer = object("role.created", "role_bf_2", T0 + 60_000);
+    assert_eq!(
+        apply_now(&db, ObjectKind::Object(Family::Role), newer).await,
+        Outcome::Applied
+    );
+    let mut broken = object("organizationInvitation.created", "orginv_bf_3", T0);
+    broken.as_object_mut().expect("object").remove("updated_at");
+    let objects = HashMap::from([
+        (
+            "/v1/organization_invitations".to_owned(),
+            vec![
+                object("organizationInvitation.created", "orginv_bf_1", T0),
+                object("organizationInvitation.created", "orginv_bf_2", T0),
+                broken,
+            ],
+        ),
+        (
+            "/v1/organization_domains".to_owned(),
+            vec![object("organizationDomain.created", "orgdmn_bf_1", T0)],
+        ),
+        (
+            "/v1/organization_roles".to_owned(),
+            vec![
+                object("role.created", "role_bf_1", T0),
+                object("role.created", "role_bf_2", T0),
+            ],
+        ),
+        (
+            "/v1/organization_permissions".to_owned(),
+            vec![object("permission.created", "perm_bf_1", T0)],
+        ),
+        (
+            "/v1/waitlist_entries".to_owned(),
+            vec![object("waitlistEntry.created", "wle_bf_1", T0)],
+        ),
+        (
+            "/v1/billing/subscription_items".to_owned(),
+            vec![object("subscriptionItem.active", "csubi_bf_1", T0)],
+        ),
+    ]);
+    let clerk = FakeClerk::start(Clerk {
+        objects,
+        ..Clerk::default()
+    });
+    let summary = backfill::backfill(
+        &pool(&db),
+        &clerk.client(2),
+        Kinds::from_flags(false, false, false).with_all_objects(true),
+    )
+    .await
+    .expect("backfill succeeds");
+    let by_family: HashMap<Family, Counts> = summary.objects.iter().copied().collect();
+    assert_eq!(
+        by_family[&Family::Invitation],
+        counts(3, 2, 0, 1),
+        "{summary}"
+    );
+    assert_eq!(by_family[&Family::Role], counts(2, 1, 1, 0), "{summary}");
+    for f in [
+        Family::Domain,
+        Family::Permission,
+        Family::WaitlistEntry,
+        Family::SubscriptionItem,
+    ] {
+        assert_eq!(by_family[&f], counts(1, 1, 0, 0), "{f}: {summary}");
+    }
+    assert!(!by_family.contains_key(&Family::Subscription), "no listing");
+    assert_eq!(clerk.offsets("/v1/organization_invitations"), vec![0, 2]);
+    assert_eq!(
+        clerk.offsets("/v1/users"),
+        vec![0],
+        "no flag: the first three too"
+    );
+    assert!(summary.to_string().contains("billing_subscription_items"));
+
+    let rows: Vec<(String, Option<String>, Option<Value>)> = db
+        .with(|c| {
+            use shared::schema::organization_invitations::dsl as i;
+            i::organization_invitations
+                .select((i::id, i::status, i::data))
+                .order(i::id)
+                .load(c)
+                .expect("invitations")
+        })
+        .await;
+    assert_eq!(rows.len(), 2);
+    for (id, status, data) in rows {
+        assert_eq!(status.as_deref(), Some("pending"));
+        let data = data.expect("data").to_string();
+        assert!(
+            !data.contains("__clerk_ticket"),
+            "{id}: the accept token is not stored"
+        );
+    }
+    let role_version: Option<String> = db
+        .with(|c| {
+            use shared::schema::roles::dsl as r;
+            r::roles
+                .find("role_bf_2")
+                .select(r::clerk_updated_at)
+                .first::<DateTime<Utc>>(c)
+                .map(|t| t.timestamp_millis().to_string())
+                .ok()
+        })
+        .await;
+    assert_eq!(
+        role_version,
+        Some((T0 + 60_000).to_string()),
+        "the newer row stays"
+    );
     clerk.stop().await;
 }

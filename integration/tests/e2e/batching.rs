@@ -45,6 +45,45 @@ fn history(rng: &mut rand::rngs::StdRng) -> Vec<(String, Value)> {
             push(&mut out, event("organization.deleted", &id, T0 + 100_000));
         }
     }
+    // The other families: invitations and domains of those organizations, roles,
+    // billing items paid by those users.
+    for o in 0..6 {
+        for (t, id) in [
+            ("organizationInvitation.created", format!("orginv_b{o}")),
+            ("organizationDomain.created", format!("orgdmn_b{o}")),
+        ] {
+            let mut e = event(t, &id, T0 + 10);
+            e["data"]["organization_id"] = format!("org_b{o}").into();
+            push(&mut out, e);
+        }
+        // A row that a cascade tombstones keeps what it held then, so its later
+        // versions only come where the organization stays.
+        if o % 3 != 0 {
+            let mut revoked = event(
+                "organizationInvitation.revoked",
+                &format!("orginv_b{o}"),
+                T0 + 20,
+            );
+            revoked["data"]["organization_id"] = format!("org_b{o}").into();
+            push(&mut out, revoked);
+        }
+        push(&mut out, event("role.created", &format!("role_b{o}"), T0));
+        if rng.gen_bool(0.5) {
+            push(
+                &mut out,
+                event("role.deleted", &format!("role_b{o}"), T0 + 100_000),
+            );
+        }
+        for (t, v) in [
+            ("subscriptionItem.active", 0),
+            ("subscriptionItem.canceled", 1_000),
+        ] {
+            let mut e = event(t, &format!("csubi_b{o}"), T0 + v);
+            e["data"]["payer"]["user_id"] = format!("user_b{o}").into();
+            e["data"]["payer"]["organization_id"] = Value::Null;
+            push(&mut out, e);
+        }
+    }
     push(&mut out, event("session.created", "sess_b", T0));
     // Svix delivers some twice.
     let dups: Vec<_> = out.iter().filter(|_| rng.gen_bool(0.2)).cloned().collect();
@@ -85,6 +124,10 @@ async fn snapshot(db: &TestDb) -> Vec<String> {
              UNION ALL SELECT concat_ws('|', 'o', id, name, data::text, clerk_updated_at::text, deleted_at::text) FROM organizations
              UNION ALL SELECT concat_ws('|', 'm', id, organization_id, user_id, role, data::text, deleted_at::text) FROM organization_memberships
              UNION ALL SELECT concat_ws('|', 'e', svix_id, event_type, (payload IS NULL)::text) FROM webhook_events
+             UNION ALL SELECT 'i|' || (to_jsonb(t) - 'synced_at')::text FROM organization_invitations t
+             UNION ALL SELECT 'd|' || (to_jsonb(t) - 'synced_at')::text FROM organization_domains t
+             UNION ALL SELECT 'r|' || (to_jsonb(t) - 'synced_at')::text FROM roles t
+             UNION ALL SELECT 'b|' || (to_jsonb(t) - 'synced_at')::text FROM billing_subscription_items t
              ORDER BY 1",
         )
         .load::<Line>(c)

@@ -141,7 +141,11 @@ async fn deleting_a_user_tombstones_their_memberships() {
 /// Runs `first` in a transaction that stays open until `second`, started on another
 /// connection once `first` has applied, has either committed or is seen waiting for
 /// a lock; then commits `first`. Returns both outcomes.
-async fn interleave(db: &TestDb, first: EventToApply, second: EventToApply) -> (Outcome, Outcome) {
+pub(crate) async fn interleave(
+    db: &TestDb,
+    first: EventToApply,
+    second: EventToApply,
+) -> (Outcome, Outcome) {
     let url = db.url.clone();
     let second_done = Arc::new(AtomicBool::new(false));
     let (applied_tx, applied_rx) = std::sync::mpsc::channel::<()>();

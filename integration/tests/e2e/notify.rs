@@ -57,8 +57,19 @@ async fn hear_until(mut conn: PgConnection, until: &str) -> (PgConnection, Vec<H
                 let payload: Value = serde_json::from_str(&n.payload).expect("a JSON payload");
                 let table = payload["table"].as_str().expect("table").to_owned();
                 assert!(
-                    ["users", "organizations", "organization_memberships"]
-                        .contains(&table.as_str()),
+                    [
+                        "users",
+                        "organizations",
+                        "organization_memberships",
+                        "organization_invitations",
+                        "organization_domains",
+                        "roles",
+                        "permissions",
+                        "waitlist_entries",
+                        "billing_subscriptions",
+                        "billing_subscription_items",
+                    ]
+                    .contains(&table.as_str()),
                     "{payload}"
                 );
                 let id = payload["id"].as_str().expect("id").to_owned();
@@ -329,4 +340,28 @@ async fn the_readme_example_waits_for_a_user() {
         .await
         .expect("query");
     assert!(again.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_families_announce_their_rows_too() {
+    let app = TestApp::spawn(Options::default()).await;
+    let conn = listen(&app.db.url).await;
+    let listener = tokio::spawn(async move { hear_until(conn, "user_nt_families").await });
+    for e in [
+        event("role.created", "role_nt", T0),
+        event("role.deleted", "role_nt", T0 + 1_000),
+        event("user.created", "user_nt_families", T0),
+    ] {
+        let id = app.post(&e).await;
+        assert_eq!(app.wait_recorded(&id).await, "applied");
+    }
+    let (_, notifications) = listener.await.expect("listener");
+    assert_eq!(
+        notifications,
+        vec![
+            heard("roles", "role_nt", "upsert"),
+            heard("roles", "role_nt", "delete"),
+            heard("users", "user_nt_families", "upsert"),
+        ]
+    );
 }

@@ -154,6 +154,7 @@ fn object_key(c: &Change) -> Option<(ObjectKind, &str)> {
         Change::User(u) => Some((ObjectKind::User, u.id.as_str())),
         Change::Organization(o) => Some((ObjectKind::Organization, o.id.as_str())),
         Change::Membership(m) => Some((ObjectKind::Membership, m.id.as_str())),
+        Change::Object(c) => Some((ObjectKind::Object(c.family()), c.id())),
         Change::Ignore => None,
     }
 }

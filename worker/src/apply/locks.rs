@@ -29,6 +29,12 @@ pub fn of_change(change: &Change) -> Vec<String> {
             keys.extend(m.user_id.as_deref().map(user));
             keys
         }
+        Change::Object(c) => c
+            .organization_id()
+            .map(organization)
+            .into_iter()
+            .chain(c.user_id().map(user))
+            .collect(),
         Change::Ignore => Vec::new(),
     }
 }

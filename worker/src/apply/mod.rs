@@ -7,6 +7,7 @@
 //! so one failing event leaves the others applied. `store` holds the statements.
 
 mod bulk;
+pub mod families;
 mod locks;
 mod payload;
 mod prepare;
@@ -15,6 +16,7 @@ mod store;
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 use store::MembershipsOf;
 
+pub use families::{Family, ObjectChange};
 pub use payload::{Payloads, StoredPayload};
 pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
 
@@ -75,9 +77,16 @@ pub fn apply_object(
     let outcome = match change {
         Change::Ignore => Outcome::Ignored,
         Change::User(user) => {
+            // The addresses invitations and waitlist entries know the user by, read
+            // before the tombstone clears them.
+            let emails = match user.deleted_at {
+                Some(_) => families::store::emails_of_user(conn, &user.id)?,
+                None => Vec::new(),
+            };
             let outcome = store::upsert_user(conn, user)?;
             if let (Outcome::Applied, Some(at)) = (outcome, user.deleted_at) {
                 store::tombstone_memberships(conn, MembershipsOf::User(&user.id), at)?;
+                families::store::erase_emails(conn, &emails)?;
             }
             outcome
         }
@@ -85,10 +94,12 @@ pub fn apply_object(
             let outcome = store::upsert_organization(conn, org)?;
             if let (Outcome::Applied, Some(at)) = (outcome, org.deleted_at) {
                 store::tombstone_memberships(conn, MembershipsOf::Organization(&org.id), at)?;
+                families::store::tombstone_of_organization(conn, &org.id, at)?;
             }
             outcome
         }
         Change::Membership(m) => store::upsert_membership(conn, m)?,
+        Change::Object(c) => families::store::apply(conn, c)?,
     };
     if let Some(user_id) = subject_user_id {
         let erase = match (change, outcome) {

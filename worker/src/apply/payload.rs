@@ -6,7 +6,7 @@
 //! `session.*`, together with every Clerk user id it names, so that erasing a
 //! deleted user finds every payload about them wherever Clerk put the id
 //! (`data.id`, `data.user_id`, `public_user_data.user_id`, `payer.user_id`,
-//! `created_by`, …).
+//! `created_by`, …). An invitation's `url` (it holds the accept token) is never kept.
 
 use serde_json::{Map, Value};
 
@@ -53,6 +53,11 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
     }
     let mut envelope: Map<String, Value> = serde_json::from_slice(body).ok()?;
     envelope.remove(EVENT_ATTRIBUTES);
+    if event_type.starts_with("organizationInvitation.") {
+        if let Some(Value::Object(data)) = envelope.get_mut("data") {
+            super::families::strip_invitation_token(data);
+        }
+    }
     let mut user_ids = Vec::new();
     for value in envelope.values() {
         collect_user_ids(value, &mut user_ids);
@@ -116,6 +121,23 @@ mod tests {
         assert!(!text.contains("203.0.113.9"), "{text}");
         assert!(text.contains("orgmem_1"), "{text}");
         assert_eq!(p.user_ids, ["user_creator1", "user_member1", "user_payer1"]);
+    }
+
+    #[test]
+    fn an_invitation_payload_loses_its_accept_token() {
+        let body = r#"{"type":"organizationInvitation.created","data":{"id":"orginv_1",
+            "url":"https://example.org/accept?__clerk_ticket=tok_secret"}}"#;
+        let p = stored(
+            Payloads::Store,
+            "organizationInvitation.created",
+            body.as_bytes(),
+        )
+        .expect("stored");
+        let text = String::from_utf8(p.json).expect("utf8");
+        assert!(
+            !text.contains("tok_secret") && text.contains("orginv_1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -11,7 +11,10 @@ use shared::{
     models::{NewMembership, NewOrganization, NewUser},
 };
 
-use super::payload::{self, Payloads, StoredPayload};
+use super::{
+    families::{self, Family, ObjectChange},
+    payload::{self, Payloads, StoredPayload},
+};
 
 /// An event that can never apply: retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +28,8 @@ pub enum Change {
     User(NewUser),
     Organization(NewOrganization),
     Membership(NewMembership),
+    /// Invitations, domains, roles, permissions, waitlist entries, billing.
+    Object(ObjectChange),
     /// A type clerk-sync does not sync: recorded and acked.
     Ignore,
 }
@@ -122,7 +127,13 @@ fn from_envelope(
             let subject = m.user_id.clone();
             (Change::Membership(m), subject)
         }
-        _ => (Change::Ignore, None),
+        other => match families::prepare(other, data, delete_version) {
+            Some(prepared) => {
+                let (change, subject) = prepared?;
+                (Change::Object(change), subject)
+            }
+            None => (Change::Ignore, None),
+        },
     };
     Ok(EventToApply {
         svix_id: svix_id.to_owned(),
@@ -166,6 +177,8 @@ pub enum ObjectKind {
     User,
     Organization,
     Membership,
+    /// One of the other families (invitations, domains, …).
+    Object(Family),
 }
 
 /// The change a Clerk object as read from the Backend API makes (an upsert at its
@@ -189,10 +202,14 @@ pub fn object_change(
             let subject = m.user_id.clone();
             (Change::Membership(m), subject)
         }
+        ObjectKind::Object(family) => {
+            let (change, subject) = families::object_change(family, &data)?;
+            (Change::Object(change), subject)
+        }
     })
 }
 
-fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
+pub(super) fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
     data.get("id")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -201,7 +218,7 @@ fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
 }
 
 /// `data.updated_at`: the Clerk version of a created or updated object.
-fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
+pub(super) fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
     data.get("updated_at")
         .and_then(millis)
         .and_then(datetime_from_millis)
@@ -212,7 +229,7 @@ fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
         })
 }
 
-fn string(data: &Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn string(data: &Map<String, Value>, key: &str) -> Option<String> {
     data.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
@@ -220,7 +237,7 @@ fn object(data: &Map<String, Value>, key: &str) -> Option<Value> {
     data.get(key).filter(|v| v.is_object()).cloned()
 }
 
-fn time(data: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
+pub(super) fn time(data: &Map<String, Value>, key: &str) -> Option<DateTime<Utc>> {
     data.get(key)
         .and_then(millis)
         .and_then(datetime_from_millis)
@@ -280,7 +297,7 @@ fn tombstone_user(data: &Map<String, Value>, at: DateTime<Utc>) -> Result<NewUse
 }
 
 /// `{object, id, deleted}` of a deletion event, nothing else.
-fn stub(data: &Map<String, Value>) -> Value {
+pub(super) fn stub(data: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for key in ["object", "id", "deleted"] {
         if let Some(v) = data.get(key) {

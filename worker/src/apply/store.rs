@@ -307,8 +307,10 @@ pub fn user_is_deleted(conn: &mut PgConnection, user_id: &str) -> QueryResult<bo
 }
 
 /// Erases a deleted user's personal data outside the `users` row: the user's data in
-/// their memberships, and every stored payload about them.
+/// their memberships and in the billing rows they pay for, and every stored payload
+/// about them.
 pub fn erase_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<()> {
+    super::families::store::erase_payer_data(conn, user_id)?;
     sql_query(
         "UPDATE organization_memberships \
          SET data = data - 'public_user_data', synced_at = now() \

@@ -27,6 +27,8 @@ use reqwest::{
 use serde_json::Value;
 use tracing::warn;
 
+use crate::apply::Family;
+
 /// Clerk's Backend API.
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
 
@@ -150,6 +152,9 @@ pub enum Listing {
     Organizations,
     /// `GET /v1/organizations/{id}/memberships`, oldest first.
     Memberships { organization_id: String },
+    /// The instance-wide listing of another family (`GET /v1/organization_invitations`,
+    /// …, see [`Family::list_path`]), in Clerk's default order.
+    Objects(Family),
 }
 
 impl Listing {
@@ -160,6 +165,7 @@ impl Listing {
             Self::Memberships { organization_id } => {
                 vec!["v1", "organizations", organization_id, "memberships"]
             }
+            Self::Objects(family) => family.list_path().unwrap_or_default().to_vec(),
         }
     }
 }
@@ -269,10 +275,16 @@ impl ClerkClient {
     /// The URL of the page of `listing` that starts at `offset`.
     pub fn page_url(&self, listing: &Listing, offset: usize) -> Url {
         let mut url = self.url(&listing.path());
-        url.query_pairs_mut()
+        let mut query = url.query_pairs_mut();
+        query
             .append_pair("limit", &self.page_size.to_string())
-            .append_pair("offset", &offset.to_string())
-            .append_pair("order_by", "+created_at");
+            .append_pair("offset", &offset.to_string());
+        // Not every listing of the other families takes `order_by`; re-reading an
+        // object that a new one pushed down a page is harmless.
+        if !matches!(listing, Listing::Objects(_)) {
+            query.append_pair("order_by", "+created_at");
+        }
+        drop(query);
         url
     }
 

@@ -18,6 +18,11 @@
 //! has, and it needs nothing beyond the organizations listing we read anyway.
 //! Organizations deleted in Clerk are not listed, so their memberships are not read.
 //!
+//! With `--all-objects` it also reads the instance-wide listings of the other
+//! families (`/v1/organization_invitations`, `/v1/organization_domains`,
+//! `/v1/organization_roles`, `/v1/organization_permissions`, `/v1/waitlist_entries`,
+//! `/v1/billing/subscription_items`); billing subscriptions have no listing.
+//!
 //! Backfill adds and updates rows; it does not delete rows of objects that are
 //! missing from Clerk (a missed `user.deleted` is not detected): `worker reconcile`
 //! does that too (see [`crate::reconcile`]).
@@ -46,7 +51,7 @@ pub use client::{
 };
 
 use crate::{
-    apply::{apply_object, object_change, Change, ObjectKind, Outcome},
+    apply::{apply_object, object_change, Change, Family, ObjectKind, Outcome},
     database,
 };
 
@@ -112,6 +117,9 @@ pub struct Kinds {
     pub users: bool,
     pub organizations: bool,
     pub memberships: bool,
+    /// `--all-objects`: also the other families that Clerk lists (invitations,
+    /// domains, roles, permissions, waitlist entries, billing subscription items).
+    pub all_objects: bool,
 }
 
 impl Kinds {
@@ -120,6 +128,15 @@ impl Kinds {
             users: true,
             organizations: true,
             memberships: true,
+            all_objects: false,
+        }
+    }
+
+    /// The same kinds, and the other families when `on`.
+    pub fn with_all_objects(self, on: bool) -> Self {
+        Self {
+            all_objects: on,
+            ..self
         }
     }
 
@@ -132,6 +149,7 @@ impl Kinds {
             users,
             organizations,
             memberships,
+            all_objects: false,
         }
     }
 }
@@ -142,6 +160,7 @@ impl fmt::Display for Kinds {
             (self.users, "users"),
             (self.organizations, "organizations"),
             (self.memberships, "memberships"),
+            (self.all_objects, "all other objects"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -202,6 +221,8 @@ pub struct Summary {
     pub organizations_scanned: u64,
     /// Organizations deleted in Clerk between their listing and their memberships'.
     pub organizations_gone: u64,
+    /// The other families, with `--all-objects`, in the order read.
+    pub objects: Vec<(Family, Counts)>,
 }
 
 impl fmt::Display for Summary {
@@ -229,6 +250,17 @@ impl fmt::Display for Summary {
                 f,
                 "  {} organizations deleted in Clerk during the run: their memberships were not read",
                 self.organizations_gone
+            )?;
+        }
+        for (family, c) in &self.objects {
+            writeln!(
+                f,
+                "  {:<14} applied {:>7}  stale {:>7}  skipped {:>7}  (read {})",
+                family.table(),
+                c.applied,
+                c.stale,
+                c.skipped,
+                c.read
             )?;
         }
         Ok(())
@@ -340,7 +372,44 @@ pub async fn backfill(
             );
         }
     }
+
+    if kinds.all_objects {
+        summary.objects = backfill_objects(pool, client, &progress).await?;
+    }
     Ok(summary)
+}
+
+/// Reads and applies every other family that Clerk lists (`--all-objects`). Billing
+/// subscriptions have no listing: their items, which name their subscription, do.
+/// Reconcile reads the same listings: [`Family::list_path`] and
+/// [`crate::apply::families::store::live_ids`].
+async fn backfill_objects(
+    pool: &PgPool,
+    client: &ClerkClient,
+    progress: &Progress,
+) -> anyhow::Result<Vec<(Family, Counts)>> {
+    let mut done = Vec::new();
+    for family in Family::ALL {
+        if family.list_path().is_none() {
+            continue;
+        }
+        let bar = progress.bar(family.table());
+        let mut counts = Counts::default();
+        read_and_apply(
+            pool,
+            client,
+            &Listing::Objects(family),
+            Some(ObjectKind::Object(family)),
+            &bar,
+            &mut counts,
+            &mut |_| {},
+        )
+        .await?;
+        bar.done(&counts);
+        counts.log_done(family.table());
+        done.push((family, counts));
+    }
+    Ok(done)
 }
 
 /// Pages through `listing` until a page is shorter than the page size, applying
@@ -362,7 +431,9 @@ async fn read_and_apply(
             .page(listing, offset)
             .await
             .with_context(|| format!("could not read {} from Clerk", listing_name(listing)))?;
-        if let (Some(total), Listing::Organizations) = (page.total_count, listing) {
+        if let (Some(total), Listing::Organizations | Listing::Objects(_)) =
+            (page.total_count, listing)
+        {
             bar.set_length(total);
         }
         let n = page.items.len();
@@ -496,6 +567,7 @@ fn listing_name(listing: &Listing) -> String {
         Listing::Memberships { organization_id } => {
             format!("the memberships of organization {organization_id}")
         }
+        Listing::Objects(family) => family.table().into(),
     }
 }
 
@@ -504,6 +576,7 @@ pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::User => "users",
         ObjectKind::Organization => "organizations",
         ObjectKind::Membership => "memberships",
+        ObjectKind::Object(family) => family.table(),
     }
 }
 

@@ -54,6 +54,7 @@ pub fn version(change: &Change) -> Option<DateTime<Utc>> {
         Change::User(u) => Some(u.clerk_updated_at),
         Change::Organization(o) => Some(o.clerk_updated_at),
         Change::Membership(m) => Some(m.clerk_updated_at),
+        Change::Object(c) => Some(c.version()),
         Change::Ignore => None,
     }
 }

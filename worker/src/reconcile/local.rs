@@ -20,6 +20,7 @@ pub fn table(kind: ObjectKind) -> &'static str {
         ObjectKind::User => "users",
         ObjectKind::Organization => "organizations",
         ObjectKind::Membership => "organization_memberships",
+        ObjectKind::Object(family) => family.table(),
     }
 }
 
@@ -125,7 +126,7 @@ pub async fn live_rows(
     let kept = match kind {
         ObjectKind::User => "external_id",
         ObjectKind::Organization => "slug",
-        ObjectKind::Membership => "NULL::text",
+        ObjectKind::Membership | ObjectKind::Object(_) => "NULL::text",
     };
     let sql = format!(
         "SELECT id, {kept} AS kept, clerk_updated_at FROM {} \

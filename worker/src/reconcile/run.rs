@@ -348,8 +348,9 @@ impl Run<'_> {
                 }
             }
             // Memberships are confirmed by listing their organization again, in
-            // `Run::memberships`, which does not call this.
-            ObjectKind::Membership => {}
+            // `Run::memberships`, which does not call this. The other families have
+            // no lookup by id to confirm an absence with: nothing is tombstoned.
+            ObjectKind::Membership | ObjectKind::Object(_) => {}
         }
         self.check_mass_gone(kind, confirmed.len(), live.len())?;
         if self.options.dry_run {
