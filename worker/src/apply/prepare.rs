@@ -46,7 +46,7 @@ pub struct EventToApply {
     pub received_at: Option<DateTime<Utc>>,
     /// This attempt's number, from 1.
     pub attempt: i32,
-    /// What `webhook_events.payload` keeps (see [`payload`]); `None` by default.
+    /// What `webhook_events.payload` keeps (see [`Payloads`]); `None` by default.
     pub payload: Option<StoredPayload>,
     pub change: Change,
 }
