@@ -85,3 +85,49 @@ impl Drop for RabbitStopped {
         start_rabbitmq();
     }
 }
+
+/// Lifts RabbitMQ's memory alarm on drop (the default watermark, 0.4).
+pub struct MemoryAlarm(());
+
+/// Raises RabbitMQ's memory alarm (a watermark far below what the node uses), so
+/// the broker blocks every connection that publishes; returns once the alarm is on.
+pub fn raise_memory_alarm() -> MemoryAlarm {
+    let guard = MemoryAlarm(());
+    assert!(
+        run(
+            "rabbitmqctl",
+            &["-q", "set_vm_memory_high_watermark", "0.00001"]
+        ),
+        "rabbitmqctl set_vm_memory_high_watermark"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !memory_alarm_on() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the memory alarm did not go on"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    guard
+}
+
+fn memory_alarm_on() -> bool {
+    Command::new("rabbitmq-diagnostics")
+        .args(["-q", "alarms"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("memory"))
+        .unwrap_or(false)
+}
+
+impl Drop for MemoryAlarm {
+    fn drop(&mut self) {
+        run(
+            "rabbitmqctl",
+            &["-q", "set_vm_memory_high_watermark", "0.4"],
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while memory_alarm_on() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}

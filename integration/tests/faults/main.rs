@@ -573,3 +573,72 @@ async fn shuffled_histories_converge_through_a_killed_worker_and_a_broker_restar
         .await
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_broker_stalls_no_consuming_and_sigterm_still_exits_within_10_s() {
+    let app = TestApp::spawn(Options {
+        workers: 0,
+        max_attempts: 3,
+        ..Options::default()
+    })
+    .await;
+    // An event whose apply fails, so the worker must republish it to a retry queue.
+    app.db
+        .execute(
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+               IF NEW.first_name = 'Poison' THEN RAISE EXCEPTION 'poisoned'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON users \
+               FOR EACH ROW EXECUTE FUNCTION poison();",
+        )
+        .await;
+    let poison = app
+        .post(&user_event("user.created", "user_poison", T0, "Poison"))
+        .await;
+    let mut fine = Vec::new();
+    for n in 0..20 {
+        fine.push(
+            app.post(&event("user.created", &format!("user_blocked_{n}"), T0))
+                .await,
+        );
+    }
+
+    let alarm = services::raise_memory_alarm();
+    // The receiver cannot make an event durable: 503, never 200.
+    let refused = app
+        .post_as("msg_during_alarm", &event("user.created", "user_alarm", T0))
+        .await;
+    assert_eq!(refused, 503, "a blocked broker gets 503");
+
+    let mut worker = app.spawn_worker_process(&[]);
+    // Consuming and acking go on while the republish of the poisoned one is blocked.
+    for id in &fine {
+        assert_eq!(app.wait_recorded(id).await, "applied");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = Instant::now();
+    signal(&worker, "TERM");
+    let status = worker.wait().expect("worker exits");
+    assert!(status.success(), "exit code 0, got {status:?}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "stopped within 10 s under the alarm ({:?})",
+        sent.elapsed()
+    );
+    drop(alarm);
+
+    // The poisoned event was not lost: a worker after the alarm dead-letters it.
+    let mut worker = app.spawn_worker_process(&[]);
+    let dead = app
+        .broker
+        .wait_count(
+            &app.broker.topology.dead_queue(),
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(dead[0].message_id().as_deref(), Some(poison.as_str()));
+    signal(&worker, "TERM");
+    let _ = worker.wait();
+    assert!(app.db.event("msg_during_alarm").await.is_none());
+}
