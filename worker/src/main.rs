@@ -189,7 +189,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             force,
         } => {
             let kinds = if all_objects {
-                worker::backfill::Kinds::all()
+                worker::backfill::Kinds::all().with_all_objects(true)
             } else {
                 worker::backfill::Kinds::from_flags(users, organizations, memberships)
             };

@@ -804,7 +804,7 @@ async fn the_worker_binary_backfills_and_needs_the_secret_key() {
 }
 
 /// A Backend API object of another family: the webhook example's `data`.
-fn object(event_type: &str, id: &str, version_ms: i64) -> Value {
+pub(crate) fn object(event_type: &str, id: &str, version_ms: i64) -> Value {
     shared::examples::event(event_type, id, version_ms).expect("example")["data"].take()
 }
 

@@ -653,3 +653,115 @@ async fn requests_are_spaced() {
     );
     clerk.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_objects_repairs_the_other_families_and_tombstones_none_of_them() {
+    use worker::apply::Family;
+    let db = TestDb::new().await;
+    let role = |id: &str, at: i64| crate::backfill::object("role.created", id, at);
+    // Outdated locally, newer locally (a webhook), and a live role Clerk does not
+    // list: with no lookup by id to confirm its absence, it is left alone.
+    for (id, at) in [
+        ("role_rc_old", T0),
+        ("role_rc_new", T0 + 60_000),
+        ("role_rc_unlisted", T0),
+    ] {
+        apply_now(&db, ObjectKind::Object(Family::Role), role(id, at)).await;
+    }
+    // Every other family's listing is empty.
+    let mut objects: HashMap<String, Vec<Value>> = Family::ALL
+        .iter()
+        .filter_map(|f| f.list_path())
+        .map(|path| (format!("/{}", path.join("/")), Vec::new()))
+        .collect();
+    objects.insert(
+        "/v1/organization_roles".to_owned(),
+        vec![
+            role("role_rc_missing", T0),
+            role("role_rc_old", T0 + 1_000),
+            role("role_rc_new", T0 + 1_000),
+        ],
+    );
+    let clerk = FakeClerk::start(Clerk {
+        objects,
+        ..Clerk::default()
+    });
+    let options = Options {
+        kinds: Kinds::from_flags(false, false, false).with_all_objects(true),
+        dry_run: false,
+        force: false,
+    };
+    let summary = reconcile::reconcile(&pool(&db), &clerk.client(500), options)
+        .await
+        .expect("reconcile succeeds");
+    let roles = summary
+        .objects
+        .iter()
+        .find(|(f, _)| *f == Family::Role)
+        .map(|(_, c)| *c)
+        .expect("roles reconciled");
+    assert_eq!(
+        roles,
+        KindCounts {
+            checked: 3,
+            missing: 1,
+            outdated: 1,
+            gone: 0,
+            superseded: 0,
+            skipped: 0,
+        },
+        "{summary}"
+    );
+    let version = |id: &'static str| {
+        db.with(move |c| {
+            diesel::sql_query(
+                "SELECT (extract(epoch FROM clerk_updated_at) * 1000)::bigint AS v, \
+                        deleted_at IS NOT NULL AS deleted FROM roles WHERE id = $1",
+            )
+            .bind::<diesel::sql_types::Text, _>(id)
+            .get_result::<RoleRow>(c)
+            .optional()
+            .expect("roles readable")
+        })
+    };
+    assert_eq!(
+        version("role_rc_missing").await,
+        Some(RoleRow {
+            v: T0,
+            deleted: false
+        })
+    );
+    assert_eq!(
+        version("role_rc_old").await,
+        Some(RoleRow {
+            v: T0 + 1_000,
+            deleted: false
+        })
+    );
+    assert_eq!(
+        version("role_rc_new").await,
+        Some(RoleRow {
+            v: T0 + 60_000,
+            deleted: false
+        }),
+        "the newer local row wins"
+    );
+    assert_eq!(
+        version("role_rc_unlisted").await,
+        Some(RoleRow {
+            v: T0,
+            deleted: false
+        }),
+        "never tombstoned on a listing alone"
+    );
+    assert!(summary.to_string().contains("roles"), "{summary}");
+    clerk.stop().await;
+}
+
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+struct RoleRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    v: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    deleted: bool,
+}

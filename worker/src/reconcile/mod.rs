@@ -42,7 +42,10 @@ use tracing::info;
 pub use metrics::Metrics;
 
 use self::{progress::Progress, run::Run};
-use crate::backfill::{ClerkClient, Kinds};
+use crate::{
+    apply::Family,
+    backfill::{ClerkClient, Kinds},
+};
 
 /// What to reconcile, and how.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,6 +92,8 @@ pub struct Summary {
     pub users: KindCounts,
     pub organizations: KindCounts,
     pub memberships: KindCounts,
+    /// The other families, with `--all-objects`, in the order read.
+    pub objects: Vec<(Family, KindCounts)>,
 }
 
 impl Summary {
@@ -106,6 +111,7 @@ impl Summary {
         .into_iter()
         .filter(|(on, _, _)| *on)
         .map(|(_, name, c)| (name, c))
+        .chain(self.objects.iter().map(|(f, c)| (f.table(), c)))
         .collect()
     }
 
@@ -146,7 +152,9 @@ impl fmt::Display for Summary {
 }
 
 /// Reconciles the kinds asked for: users, then organizations, then each listed
-/// organization's memberships.
+/// organization's memberships, then (`--all-objects`) the other families Clerk lists.
+/// For those, what is missing or outdated is repaired; absences are not checked
+/// (Clerk has no lookup by id for them to confirm one), so nothing is tombstoned.
 pub async fn reconcile(
     pool: &PgPool,
     client: &ClerkClient,
@@ -186,6 +194,19 @@ pub async fn reconcile(
                 .await?;
             bar.done(&summary.memberships);
             log_done("memberships", &summary.memberships, options.dry_run);
+        }
+    }
+    if options.kinds.all_objects {
+        for family in Family::ALL {
+            if family.list_path().is_none() {
+                continue;
+            }
+            let bar = progress.kind(family.table());
+            let mut counts = KindCounts::default();
+            run.objects(family, &bar, &mut counts).await?;
+            bar.done(&counts);
+            log_done(family.table(), &counts, options.dry_run);
+            summary.objects.push((family, counts));
         }
     }
     Ok(summary)

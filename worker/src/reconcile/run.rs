@@ -16,7 +16,7 @@ use super::{
     KindCounts, Options,
 };
 use crate::{
-    apply::{Change, ObjectKind, Outcome},
+    apply::{Change, Family, ObjectKind, Outcome},
     backfill::{
         apply_changes, changes_of, kind_name, ClerkClient, ClientError, Listing, MAX_IDS_PER_LOOKUP,
     },
@@ -131,6 +131,35 @@ impl Run<'_> {
             self.gone(ObjectKind::Organization, &listed, counts).await?;
         }
         Ok(order)
+    }
+
+    /// One of the other families: offset paging, each page repaired. No gone check:
+    /// there is no lookup by id to confirm an absence with, and a listing alone never
+    /// tombstones.
+    pub(super) async fn objects(
+        &self,
+        family: Family,
+        bar: &KindProgress,
+        counts: &mut KindCounts,
+    ) -> anyhow::Result<()> {
+        let listing = Listing::Objects(family);
+        let mut listed = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .client
+                .page(&listing, offset)
+                .await
+                .with_context(|| format!("could not list {} from Clerk", family.table()))?;
+            let n = page.items.len();
+            self.repair_page(ObjectKind::Object(family), &page.items, &mut listed, counts)
+                .await?;
+            bar.show("listing", counts);
+            if n < self.client.page_size() {
+                return Ok(());
+            }
+            offset += n;
+        }
     }
 
     /// Each listed organization's memberships, then the gone check among the
