@@ -64,6 +64,20 @@ pub fn apply_event(conn: &mut PgConnection, event: &EventToApply) -> Result<Outc
     Ok(outcome)
 }
 
+/// Takes the advisory locks of every subject of `changes` at once, in the one global
+/// order (see [`locks`]). A transaction that applies several changes one by one with
+/// [`apply_object`] (a backfill or reconcile page) calls this first, so it cannot
+/// deadlock with a worker's batch.
+pub fn lock_subjects_of<'a>(
+    conn: &mut PgConnection,
+    changes: impl IntoIterator<Item = &'a Change>,
+) -> Result<(), DieselError> {
+    let mut keys: Vec<String> = changes.into_iter().flat_map(locks::of_change).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    store::lock_subjects(conn, &keys)
+}
+
 /// Applies a change under the ordering guard, without recording an event: a deleted
 /// organization or user tombstones its memberships, and whatever concerns a deleted
 /// user has their personal data erased. Webhooks and backfill share it. It takes the

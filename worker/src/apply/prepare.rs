@@ -181,6 +181,28 @@ pub enum ObjectKind {
     Object(Family),
 }
 
+impl ObjectKind {
+    /// The table its rows live in.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::User => "users",
+            Self::Organization => "organizations",
+            Self::Membership => "organization_memberships",
+            Self::Object(family) => family.table(),
+        }
+    }
+
+    /// Its name in summaries, logs and metric labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "users",
+            Self::Organization => "organizations",
+            Self::Membership => "memberships",
+            Self::Object(family) => family.table(),
+        }
+    }
+}
+
 /// The change a Clerk object as read from the Backend API makes (an upsert at its
 /// `updated_at`), and the user it holds personal data about.
 pub fn object_change(

@@ -25,6 +25,7 @@ use reqwest::{
     StatusCode, Url,
 };
 use serde_json::Value;
+use shared::backoff::Backoff;
 use tracing::warn;
 
 use crate::apply::Family;
@@ -369,7 +370,7 @@ impl ClerkClient {
     async fn get_found(&self, url: Url) -> Result<Option<Value>, ClientError> {
         let mut failures = 0u32;
         let mut rate_limited = 0u32;
-        let mut backoff = self.retry.first_backoff;
+        let mut backoff = Backoff::new(self.retry.first_backoff, self.retry.max_backoff);
         loop {
             self.pace().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -435,9 +436,9 @@ impl ClerkClient {
                     last: failure,
                 });
             }
-            warn!(url = %url, error = %failure, attempt = failures, retry_in = ?backoff, "Clerk request failed; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(self.retry.max_backoff);
+            let wait = backoff.next_wait();
+            warn!(url = %url, error = %failure, attempt = failures, retry_in = ?wait, "Clerk request failed; retrying");
+            tokio::time::sleep(wait).await;
         }
     }
 }

@@ -40,6 +40,7 @@ use diesel::Connection;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::Value;
 use shared::{
+    backoff::Backoff,
     config::{self, ConfigError},
     db::PgPool,
 };
@@ -51,7 +52,7 @@ pub use client::{
 };
 
 use crate::{
-    apply::{apply_object, object_change, Change, Family, ObjectKind, Outcome},
+    apply::{apply_object, lock_subjects_of, object_change, Change, Family, ObjectKind, Outcome},
     database,
 };
 
@@ -465,7 +466,7 @@ async fn apply_page(pool: &PgPool, kind: ObjectKind, items: Vec<Value>) -> anyho
     if changes.is_empty() {
         return Ok(counts);
     }
-    let outcomes = apply_changes(pool, kind_name(kind), changes).await?;
+    let outcomes = apply_changes(pool, kind.name(), changes).await?;
     for (_, outcome) in outcomes {
         match outcome {
             Outcome::Applied => counts.applied += 1,
@@ -494,7 +495,7 @@ pub(crate) fn changes_of(
         let Some(object) = item.as_object() else {
             skipped += 1;
             warn!(
-                kind = kind_name(kind),
+                kind = kind.name(),
                 "skipping an entry that is not a JSON object"
             );
             continue;
@@ -503,7 +504,7 @@ pub(crate) fn changes_of(
             Ok((change, subject)) => changes.push((id, change, subject)),
             Err(e) => {
                 skipped += 1;
-                warn!(kind = kind_name(kind), object_id = %id, reason = %e, "skipping an object that cannot be applied");
+                warn!(kind = kind.name(), object_id = %id, reason = %e, "skipping an object that cannot be applied");
             }
         }
     }
@@ -526,13 +527,15 @@ pub(crate) async fn apply_changes(
     // and live workers cannot deadlock each other.
     changes.sort_by(|a, b| a.0.cmp(&b.0));
     let changes = Arc::new(changes);
-    let mut wait = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     let mut tries = 0;
     let outcomes = loop {
         tries += 1;
         let page = Arc::clone(&changes);
         let result = database::with_connection(pool, move |conn| {
             conn.transaction(|conn| {
+                // Every subject's lock first, in the workers' order.
+                lock_subjects_of(conn, page.iter().map(|(_, change, _)| change))?;
                 page.iter()
                     .map(|(_, change, subject)| apply_object(conn, change, subject.as_deref()))
                     .collect::<Result<Vec<Outcome>, _>>()
@@ -542,9 +545,9 @@ pub(crate) async fn apply_changes(
         match result {
             Ok(outcomes) => break outcomes,
             Err(e) if tries < PAGE_TRIES => {
+                let wait = backoff.next_wait();
                 warn!(kind = what, error = %shared::report::chain(&e), retry_in = ?wait, "applying a page failed; retrying it");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(10));
             }
             Err(e) => {
                 return Err(e).with_context(|| {
@@ -568,15 +571,6 @@ fn listing_name(listing: &Listing) -> String {
             format!("the memberships of organization {organization_id}")
         }
         Listing::Objects(family) => family.table().into(),
-    }
-}
-
-pub(crate) fn kind_name(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::User => "users",
-        ObjectKind::Organization => "organizations",
-        ObjectKind::Membership => "memberships",
-        ObjectKind::Object(family) => family.table(),
     }
 }
 

@@ -14,16 +14,6 @@ use shared::db::PgPool;
 use super::compare::Local;
 use crate::{apply::ObjectKind, database};
 
-/// The table an object kind lives in.
-pub fn table(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::User => "users",
-        ObjectKind::Organization => "organizations",
-        ObjectKind::Membership => "organization_memberships",
-        ObjectKind::Object(family) => family.table(),
-    }
-}
-
 #[derive(QueryableByName)]
 struct VersionRow {
     #[diesel(sql_type = Text)]
@@ -45,7 +35,7 @@ pub async fn rows(
     }
     let sql = format!(
         "SELECT id, clerk_updated_at, deleted_at FROM {} WHERE id = ANY($1)",
-        table(kind)
+        kind.table()
     );
     let rows: Vec<VersionRow> = database::with_connection(pool, move |conn| {
         sql_query(sql).bind::<Array<Text>, _>(ids).load(conn)
@@ -73,7 +63,7 @@ struct IdRow {
 
 /// The ids of the live (not tombstoned) rows of a kind.
 pub async fn live_ids(pool: &PgPool, kind: ObjectKind) -> anyhow::Result<Vec<String>> {
-    let sql = format!("SELECT id FROM {} WHERE deleted_at IS NULL", table(kind));
+    let sql = format!("SELECT id FROM {} WHERE deleted_at IS NULL", kind.table());
     let rows: Vec<IdRow> =
         database::with_connection(pool, move |conn| sql_query(sql).load(conn)).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
@@ -131,7 +121,7 @@ pub async fn live_rows(
     let sql = format!(
         "SELECT id, {kept} AS kept, clerk_updated_at FROM {} \
          WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        table(kind)
+        kind.table()
     );
     Ok(database::with_connection(pool, move |conn| {
         sql_query(sql).bind::<Array<Text>, _>(ids).load(conn)

@@ -17,9 +17,7 @@ use super::{
 };
 use crate::{
     apply::{Change, Family, ObjectKind, Outcome},
-    backfill::{
-        apply_changes, changes_of, kind_name, ClerkClient, ClientError, Listing, MAX_IDS_PER_LOOKUP,
-    },
+    backfill::{apply_changes, changes_of, ClerkClient, ClientError, Listing, MAX_IDS_PER_LOOKUP},
 };
 
 /// The id of a listed object.
@@ -294,7 +292,7 @@ impl Run<'_> {
                 repairs.push((id, change, subject));
             }
         }
-        let name = kind_name(kind);
+        let name = kind.name();
         if self.options.dry_run {
             for (id, _, _) in &repairs {
                 let verdict = verdicts.get(id).copied();
@@ -332,7 +330,7 @@ impl Run<'_> {
         if candidates.is_empty() {
             return Ok(());
         }
-        let name = kind_name(kind);
+        let name = kind.name();
         info!(
             kind = name,
             unlisted = candidates.len(),
@@ -403,7 +401,7 @@ impl Run<'_> {
                 "{gone} of {live} live {} look gone from Clerk: refusing to tombstone so many \
                  (is CLERK_SECRET_KEY the key of the instance this database follows?). \
                  Nothing was tombstoned; run with --dry-run to see them, --force to tombstone anyway.",
-                kind_name(kind)
+                kind.name()
             );
         }
         Ok(())
@@ -416,7 +414,7 @@ impl Run<'_> {
         changes: Vec<(String, Change, Option<String>)>,
         counts: &mut KindCounts,
     ) -> anyhow::Result<()> {
-        let name = kind_name(kind);
+        let name = kind.name();
         for (id, outcome) in apply_changes(self.pool, name, changes).await? {
             if outcome == Outcome::Applied {
                 info!(kind = name, object_id = %id, "gone from Clerk: tombstoned");
