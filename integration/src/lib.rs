@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod chaos;
 pub mod database;
+pub mod fake_clerk;
 pub mod services;
 pub mod wait_for_user;
 pub mod webhooks;

@@ -8,7 +8,7 @@ pub(crate) mod consumer;
 pub(crate) mod database;
 pub(crate) mod delivery;
 pub mod dlq;
-pub(crate) mod http;
+pub(crate) mod endpoints;
 pub mod metrics;
 pub mod reconcile;
 pub mod settings;

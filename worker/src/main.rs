@@ -160,7 +160,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             memberships,
             all_objects,
         } => {
-            let settings = worker::backfill::Settings::from_env()?;
+            let settings = worker::backfill::ClerkApiSettings::from_env()?;
             let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
             if !applied.is_empty() {
                 tracing::info!(migrations = ?applied, "database migrated");
@@ -282,7 +282,7 @@ async fn reconcile(
     metrics_addr: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     use worker::reconcile;
-    let settings = match worker::backfill::Settings::from_env() {
+    let settings = match worker::backfill::ClerkApiSettings::from_env() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

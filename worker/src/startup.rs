@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use crate::{
     admin::{AdminState, Sources},
     consumer::Consumer,
-    http,
+    endpoints,
     metrics::Metrics,
     settings::Settings,
 };
@@ -65,9 +65,9 @@ impl Worker {
         let pool = db::pool(&settings.database_url, pool_size)?;
         let metrics = Metrics::new();
         let admin = admin_state(&settings, &pool);
-        let probe = http::DatabaseProbe::new(settings.database_url.clone());
+        let probe = endpoints::DatabaseProbe::new(settings.database_url.clone());
         let (server, metrics_port) =
-            http::serve(&settings.metrics_addr, metrics.clone(), probe, admin)?;
+            endpoints::serve(&settings.metrics_addr, metrics.clone(), probe, admin)?;
         let stop = CancellationToken::new();
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
@@ -222,9 +222,10 @@ mod tests {
     /// A worker whose consumer task is `consumer`, with the real HTTP server.
     fn worker_with(consumer: JoinHandle<anyhow::Result<()>>, stop: CancellationToken) -> Worker {
         let metrics = Metrics::new();
-        let probe = http::DatabaseProbe::new("postgres://postgres@127.0.0.1:5432/postgres".into());
+        let probe =
+            endpoints::DatabaseProbe::new("postgres://postgres@127.0.0.1:5432/postgres".into());
         let (server, port) =
-            http::serve("127.0.0.1:0", metrics.clone(), probe, None).expect("a local port");
+            endpoints::serve("127.0.0.1:0", metrics.clone(), probe, None).expect("a local port");
         Worker::assemble(stop, consumer, server, port, metrics)
     }
 

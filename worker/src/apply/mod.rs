@@ -65,7 +65,7 @@ pub fn apply_event(conn: &mut PgConnection, event: &EventToApply) -> Result<Outc
 }
 
 /// Takes the advisory locks of every subject of `changes` at once, in the one global
-/// order (see [`locks`]). A transaction that applies several changes one by one with
+/// order (see `apply::locks`). A transaction that applies several changes one by one with
 /// [`apply_object`] (a backfill or reconcile page) calls this first, so it cannot
 /// deadlock with a worker's batch.
 pub fn lock_subjects_of<'a>(

@@ -58,16 +58,16 @@ use crate::{
 
 /// What `worker backfill` and `worker reconcile` need from the environment.
 #[derive(Clone)]
-pub struct Settings {
+pub struct ClerkApiSettings {
     pub database_url: String,
     /// `CLERK_API_URL`.
     pub api_url: String,
     secret_key: String,
 }
 
-impl fmt::Debug for Settings {
+impl fmt::Debug for ClerkApiSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
+        f.debug_struct("ClerkApiSettings")
             .field("database_url", &config::redact_url(&self.database_url))
             .field("api_url", &self.api_url)
             .field("secret_key", &"<redacted>")
@@ -75,7 +75,7 @@ impl fmt::Debug for Settings {
     }
 }
 
-impl Settings {
+impl ClerkApiSettings {
     /// `CLERK_SECRET_KEY` (required), `CLERK_API_URL`, `DATABASE_URL`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let secret_key = config::required(
@@ -689,7 +689,7 @@ mod tests {
 
     #[test]
     fn settings_do_not_show_the_key() {
-        let s = Settings {
+        let s = ClerkApiSettings {
             database_url: "postgres://u:pw@h/db".into(),
             api_url: DEFAULT_API_URL.into(),
             secret_key: "sk_test_hidden".into(),
