@@ -115,7 +115,11 @@ fn memory_alarm_on() -> bool {
     Command::new("rabbitmq-diagnostics")
         .args(["-q", "alarms"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("memory"))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .to_lowercase()
+                .contains("memory alarm")
+        })
         .unwrap_or(false)
 }
 
