@@ -25,31 +25,17 @@ impl DbError {
     pub fn is_connection_loss(&self) -> bool {
         match self {
             Self::Unavailable(_) => true,
-            Self::Query(DieselError::DatabaseError(kind, info)) => {
-                matches!(
-                    kind,
-                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-                ) || looks_like_connection_loss(info.message())
-            }
+            // By kind, never by message text: a trigger may raise any text it likes.
+            // Anything else is an outage only if Postgres does not answer a probe
+            // (see `is_outage`).
+            Self::Query(DieselError::DatabaseError(kind, _)) => matches!(
+                kind,
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+            ),
             Self::Query(DieselError::BrokenTransactionManager) => true,
             _ => false,
         }
     }
-}
-
-fn looks_like_connection_loss(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    [
-        "terminating connection",
-        "server closed the connection",
-        "connection to server",
-        "could not connect",
-        "the database system is shutting down",
-        "the database system is starting up",
-        "no connection to the server",
-    ]
-    .iter()
-    .any(|p| m.contains(p))
 }
 
 /// Runs `f` with a pooled connection on a blocking thread.

@@ -321,3 +321,44 @@ async fn one_bad_event_in_a_batch_is_dead_lettered_alone() {
         "events were applied in batches ({batches} transactions for 61)"
     );
 }
+
+#[tokio::test]
+async fn an_error_whose_text_looks_like_an_outage_is_still_the_events_fault() {
+    let app = TestApp::spawn(Options {
+        max_attempts: 2,
+        retry_delays: vec![Duration::from_millis(200)],
+        ..Options::default()
+    })
+    .await;
+    // A trigger raising a plain error whose message happens to read like a lost
+    // connection: Postgres is fine, so the event is retried and dead-lettered, not
+    // held as an outage forever.
+    app.db
+        .execute(
+            "CREATE FUNCTION mimic() RETURNS trigger AS $$ BEGIN
+               IF NEW.id = 'user_mimic' THEN
+                 RAISE EXCEPTION 'could not connect to server: terminating connection';
+               END IF;
+               RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER mimic BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION mimic();",
+        )
+        .await;
+    let mimic = app.post(&event("user.created", "user_mimic", T0)).await;
+    let dead = app
+        .broker
+        .wait_count(
+            &app.broker.topology.dead_queue(),
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(dead[0].message_id().as_deref(), Some(mimic.as_str()));
+    let h = dead[0].properties.headers().as_ref();
+    assert_eq!(get_int(h, "x-clerk-sync-attempts"), Some(2));
+    let text = app.worker_metrics(0).await;
+    assert_eq!(
+        integration::metric(&text, "clerk_sync_worker_database_up", &[]),
+        1.0,
+        "no outage was declared"
+    );
+}
