@@ -1,10 +1,7 @@
 //! Running Diesel on blocking threads (with the caller's span, so log lines from
 //! inside carry its `svix_id`), and telling an outage from an event's fault.
 
-use diesel::{
-    connection::SimpleConnection,
-    result::{DatabaseErrorKind, Error as DieselError},
-};
+use diesel::{connection::SimpleConnection, result::Error as DieselError};
 use shared::db::{PgPool, PgPooled};
 
 /// A database call that failed.
@@ -21,18 +18,15 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Whether the error says the connection itself is gone.
+    /// Whether the error says Postgres itself is unusable: the connection is gone,
+    /// or the server is read-only.
     pub fn is_connection_loss(&self) -> bool {
         match self {
             Self::Unavailable(_) => true,
             // By kind, never by message text: a trigger may raise any text it likes.
             // Anything else is an outage only if Postgres does not answer a probe
             // (see `is_outage`).
-            Self::Query(DieselError::DatabaseError(kind, _)) => matches!(
-                kind,
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-            ),
-            Self::Query(DieselError::BrokenTransactionManager) => true,
+            Self::Query(e) => crate::apply::is_outage_kind(e),
             _ => false,
         }
     }

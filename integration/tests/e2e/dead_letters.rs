@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration::{event, Options, TestApp};
+use integration::{event, wait_for, Options, TestApp};
 use shared::headers::{get_int, get_str};
 use worker::dlq::{self, Filter};
 
@@ -360,5 +360,73 @@ async fn an_error_whose_text_looks_like_an_outage_is_still_the_events_fault() {
         integration::metric(&text, "clerk_sync_worker_database_up", &[]),
         1.0,
         "no outage was declared"
+    );
+}
+
+/// Runs `sql` on the maintenance database.
+async fn on_postgres_db(sql: String) {
+    tokio::task::spawn_blocking(move || {
+        use diesel::{connection::SimpleConnection, Connection};
+        diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+            .expect("maintenance database")
+            .batch_execute(&sql)
+            .expect("SQL runs")
+    })
+    .await
+    .expect("task");
+}
+
+#[tokio::test]
+async fn a_read_only_database_holds_the_events_uncharged() {
+    let app = TestApp::spawn(Options {
+        max_attempts: 2,
+        retry_delays: vec![Duration::from_millis(100)],
+        ..Options::default()
+    })
+    .await;
+    let warm = app.post(&event("user.created", "user_ro_warm", T0)).await;
+    app.wait_recorded(&warm).await;
+    // As after a failover to a replica: every new transaction is read-only (25006).
+    let name = app
+        .db
+        .url
+        .rsplit('/')
+        .next()
+        .expect("database name")
+        .to_owned();
+    let reconnect_all = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+    );
+    on_postgres_db(format!(
+        "ALTER DATABASE {name} SET default_transaction_read_only = on; {reconnect_all}"
+    ))
+    .await;
+    let held = app.post(&event("user.created", "user_ro", T0)).await;
+    wait_for(
+        "the worker to hold the event",
+        Duration::from_secs(20),
+        || async {
+            let text = app.worker_metrics(0).await;
+            (integration::metric(&text, "clerk_sync_worker_database_up", &[]) == 0.0).then_some(())
+        },
+    )
+    .await;
+    // Longer than both retry delays: a charged event would be dead by now.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.broker.count(&app.broker.topology.dead_queue()).await,
+        0,
+        "nothing dead-lettered"
+    );
+    on_postgres_db(format!(
+        "ALTER DATABASE {name} RESET default_transaction_read_only; {reconnect_all}"
+    ))
+    .await;
+    assert_eq!(app.wait_recorded(&held).await, "applied");
+    assert_eq!(
+        app.db.event(&held).await.expect("recorded").attempts,
+        1,
+        "the read-only spell cost no attempt"
     );
 }

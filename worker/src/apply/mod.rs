@@ -153,7 +153,7 @@ pub fn apply_batch(
     let fast = conn.transaction(|conn| bulk::apply(conn, events));
     match fast {
         Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
-        Err(e) if is_connection_error(&e) => return Err(e),
+        Err(e) if is_outage_kind(&e) => return Err(e),
         Err(_) => {}
     }
     conn.transaction(|conn| {
@@ -179,12 +179,17 @@ pub fn apply_batch(
     })
 }
 
-fn is_connection_error(e: &DieselError) -> bool {
+/// Whether Diesel's error kind says Postgres itself is unusable, not the event: the
+/// connection is gone (class 08), or the server is read-only (25006, a replica after
+/// a failover). By kind, never by message text. Diesel exposes no other SQLSTATE.
+pub fn is_outage_kind(e: &DieselError) -> bool {
     use diesel::result::DatabaseErrorKind as K;
     matches!(
         e,
-        DieselError::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
-            | DieselError::BrokenTransactionManager
+        DieselError::DatabaseError(
+            K::ClosedConnection | K::UnableToSendCommand | K::ReadOnlyTransaction,
+            _
+        ) | DieselError::BrokenTransactionManager
     )
 }
 
