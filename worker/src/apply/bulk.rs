@@ -6,7 +6,7 @@
 //! inserted together (a svix-id seen before, or twice in the batch, is a
 //! duplicate); creates and updates of users and organizations whose object appears
 //! once in the batch are upserted together under the same guard; everything else
-//! (deletes, memberships, objects touched twice) goes through [`apply_object`] one
+//! (deletes, memberships, objects touched twice) goes through `apply_change` one
 //! event at a time, in a fixed order.
 
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::{pg::PgConnection, prelude::*, result::Error as DieselError};
 use shared::schema::users;
 
-use super::{apply_object, locks, store, Change, EventToApply, ObjectKind, Outcome};
+use super::{apply_change, locks, store, Change, EventToApply, ObjectKind, Outcome};
 
 /// Applies `events` inside the caller's transaction. Any error fails the whole batch.
 pub fn apply(
@@ -128,7 +128,7 @@ pub fn apply(
     // 4. The rest, one at a time.
     for i in single {
         let e = &events[i];
-        outcomes[i] = apply_object(conn, &e.change, e.subject_user_id.as_deref())?;
+        outcomes[i] = apply_change(conn, &e.change, e.subject_user_id.as_deref())?;
     }
 
     // 5. Stale outcomes, together.

@@ -1,7 +1,7 @@
 //! `worker backfill`: reads users, organizations and organization memberships from
 //! Clerk's Backend API and applies them under the same ordering rules as webhooks.
 //!
-//! Each object goes through [`object_change`] and [`apply_object`], one page of a
+//! Each object goes through [`object_change`] and `apply_change` (under every subject lock of the page), one page of a
 //! listing per transaction. A row only lands when it is not older than what is stored
 //! and is not a tombstone, so a backfill running beside live webhooks converges with
 //! them: it never overwrites a newer row, and never brings a deleted object back
@@ -52,7 +52,7 @@ pub use client::{
 };
 
 use crate::{
-    apply::{apply_object, lock_subjects_of, object_change, Change, Family, ObjectKind, Outcome},
+    apply::{apply_change, lock_subjects_of, object_change, Change, Family, ObjectKind, Outcome},
     database,
 };
 
@@ -537,7 +537,7 @@ pub(crate) async fn apply_changes(
                 // Every subject's lock first, in the workers' order.
                 lock_subjects_of(conn, page.iter().map(|(_, change, _)| change))?;
                 page.iter()
-                    .map(|(_, change, subject)| apply_object(conn, change, subject.as_deref()))
+                    .map(|(_, change, subject)| apply_change(conn, change, subject.as_deref()))
                     .collect::<Result<Vec<Outcome>, _>>()
             })
         })
