@@ -4,6 +4,8 @@
 use diesel::{connection::SimpleConnection, result::Error as DieselError};
 use shared::db::{PgPool, PgPooled};
 
+use crate::pg_errors::ErrorClass;
+
 /// A database call that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -18,16 +20,13 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Whether the error says Postgres itself is unusable: the connection is gone,
-    /// or the server is read-only.
-    pub fn is_connection_loss(&self) -> bool {
+    /// What the error says about whose fault it is (see [`ErrorClass`]). A pool
+    /// that cannot give a connection is an outage.
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Unavailable(_) => true,
-            // By kind, never by message text: a trigger may raise any text it likes.
-            // Anything else is an outage only if Postgres does not answer a probe
-            // (see `is_outage`).
-            Self::Query(e) => crate::apply::is_outage_kind(e),
-            _ => false,
+            Self::Unavailable(_) => ErrorClass::Outage,
+            Self::Query(e) => ErrorClass::of(e),
+            Self::Panicked(_) => ErrorClass::Other,
         }
     }
 }
@@ -56,8 +55,12 @@ async fn is_healthy(pool: &PgPool) -> bool {
         .is_ok()
 }
 
-/// Whether `err` is an outage (not the event's fault): the connection was lost, or
-/// Postgres does not answer now.
+/// Whether `err` is an outage (not the event's fault): its SQLSTATE says so, or
+/// Postgres does not answer a probe now.
 pub async fn is_outage(pool: &PgPool, err: &DbError) -> bool {
-    err.is_connection_loss() || !is_healthy(pool).await
+    match err.class() {
+        ErrorClass::Outage => true,
+        ErrorClass::RetryNow => false,
+        ErrorClass::Other => !is_healthy(pool).await,
+    }
 }

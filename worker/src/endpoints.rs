@@ -81,12 +81,17 @@ async fn healthz() -> HttpResponse {
 async fn readyz(m: web::Data<Metrics>, probe: web::Data<DatabaseProbe>) -> HttpResponse {
     let consuming = m.consumer_connected.get() == 1;
     let database = probe.answers().await;
+    // Postgres may answer a probe and still refuse the work (a full disk, out of
+    // memory): while the consumer holds events for an outage, the worker is not ready.
+    let holding = m.database_up.get() == 0;
+    let ready = consuming && database && !holding;
     let body = serde_json::json!({
-        "status": if consuming && database { "ready" } else { "not ready" },
+        "status": if ready { "ready" } else { "not ready" },
         "consuming": consuming,
         "database": database,
+        "holding_for_database": holding,
     });
-    if consuming && database {
+    if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -10,6 +10,7 @@ pub(crate) mod delivery;
 pub mod dlq;
 pub(crate) mod endpoints;
 pub mod metrics;
+pub mod pg_errors;
 pub mod reconcile;
 pub mod settings;
 pub mod startup;

@@ -1,6 +1,6 @@
 //! Worker metrics, Prometheus text format, names prefixed `clerk_sync_`.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -15,6 +15,9 @@ pub struct Metrics {
     pub lag_seconds: Histogram,
     pub consumer_connected: IntGauge,
     pub database_up: IntGauge,
+    /// Transactions run again at once because they lost a race (deadlock or
+    /// serialization failure); no attempt is charged for those.
+    pub reruns: IntCounter,
 }
 
 impl Metrics {
@@ -59,6 +62,11 @@ impl Metrics {
         )
         .expect("valid metric");
         database_up.set(1);
+        let reruns = IntCounter::new(
+            "clerk_sync_worker_transaction_reruns_total",
+            "Transactions run again at once after a deadlock or serialization failure.",
+        )
+        .expect("valid metric");
         shared::metrics::register(
             &registry,
             vec![
@@ -67,6 +75,7 @@ impl Metrics {
                 Box::new(lag_seconds.clone()),
                 Box::new(consumer_connected.clone()),
                 Box::new(database_up.clone()),
+                Box::new(reruns.clone()),
             ],
         );
         Self {
@@ -76,6 +85,7 @@ impl Metrics {
             lag_seconds,
             consumer_connected,
             database_up,
+            reruns,
         }
     }
 

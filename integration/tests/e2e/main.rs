@@ -16,6 +16,7 @@ mod organizations;
 mod prune;
 mod reconcile;
 mod safety;
+mod sqlstate;
 
 use std::time::Duration;
 

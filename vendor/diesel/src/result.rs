@@ -197,6 +197,15 @@ pub trait DatabaseErrorInformation {
     /// An optional integer indicating an error cursor position as an index into
     /// the original statement string.
     fn statement_position(&self) -> Option<i32>;
+
+    /// The five-character SQLSTATE code of the error (for example `40P01` for a
+    /// deadlock, `53100` for a full disk), if the backend reports one.
+    ///
+    /// Currently this method returns `None` for all backends other than PostgreSQL.
+    /// (clerk-sync patch: see `vendor/README.md`.)
+    fn sql_state(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn DatabaseErrorInformation + Send + Sync {

@@ -16,6 +16,8 @@ mod store;
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 use store::MembershipsOf;
 
+use crate::pg_errors::ErrorClass;
+
 pub use families::{Family, ObjectChange};
 pub use payload::{Payloads, StoredPayload};
 pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
@@ -169,7 +171,9 @@ pub fn apply_batch(
     let fast = conn.transaction(|conn| bulk::apply(conn, events));
     match fast {
         Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
-        Err(e) if is_outage_kind(&e) => return Err(e),
+        // An outage or a lost race is the batch's, not an event's: the caller waits
+        // it out or runs the batch again.
+        Err(e) if ErrorClass::of(&e) != ErrorClass::Other => return Err(e),
         Err(_) => {}
     }
     conn.transaction(|conn| {
@@ -186,27 +190,19 @@ pub fn apply_batch(
                 object_id = event.object_id.as_deref().unwrap_or("-"),
             );
             let _entered = span.enter();
-            results[i] = Some(conn.transaction(|conn| record_and_apply(conn, event)));
+            let result = conn.transaction(|conn| record_and_apply(conn, event));
+            match result {
+                // Not this event's fault: the whole batch is rolled back and held or
+                // run again, rather than charging the event.
+                Err(e) if ErrorClass::of(&e) != ErrorClass::Other => return Err(e),
+                result => results[i] = Some(result),
+            }
         }
         Ok(results
             .into_iter()
             .map(|r| r.unwrap_or(Err(DieselError::RollbackTransaction)))
             .collect())
     })
-}
-
-/// Whether Diesel's error kind says Postgres itself is unusable, not the event: the
-/// connection is gone (class 08), or the server is read-only (25006, a replica after
-/// a failover). By kind, never by message text. Diesel exposes no other SQLSTATE.
-pub fn is_outage_kind(e: &DieselError) -> bool {
-    use diesel::result::DatabaseErrorKind as K;
-    matches!(
-        e,
-        DieselError::DatabaseError(
-            K::ClosedConnection | K::UnableToSendCommand | K::ReadOnlyTransaction,
-            _
-        ) | DieselError::BrokenTransactionManager
-    )
 }
 
 /// Records deleted by one prune transaction at most.

@@ -16,6 +16,7 @@ use super::{batch::NoResult, decide::Failure, Consumer};
 use crate::{
     apply::{apply_batch, EventToApply, Outcome},
     database::{self, DbError},
+    pg_errors::ErrorClass,
 };
 
 /// What came of applying a slice of events in one transaction.
@@ -75,6 +76,7 @@ impl Consumer {
         busy: &mut Duration,
     ) -> Slice {
         let mut backoff = Backoff::default();
+        let mut reruns = 0;
         loop {
             let batch = events.clone();
             let range = range.clone();
@@ -92,6 +94,14 @@ impl Consumer {
                             .map(|r| r.map_err(|e| Failure::Transient(e.into())))
                             .collect(),
                     );
+                }
+                Err(e) if e.class() == ErrorClass::RetryNow && reruns < RERUN_LIMIT => {
+                    reruns += 1;
+                    self.metrics.reruns.inc();
+                    info!(error = %chain(&e), rerun = reruns, "the transaction lost a race; running it again (no attempt is counted)");
+                    // A moment's random pause, so two transactions that deadlocked
+                    // do not meet again in step.
+                    tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 20)).await;
                 }
                 Err(e) if database::is_outage(&self.pool, &e).await => {
                     if !self.wait_for_database(&e, &mut backoff, stop).await {
@@ -128,6 +138,11 @@ impl Consumer {
         }
     }
 }
+
+/// How many times in a row a transaction that lost a race (deadlock, serialization
+/// failure) is run again at once before it counts as an ordinary failure: a bound,
+/// so that a transaction that can never win is retried with backoff and charged.
+const RERUN_LIMIT: u32 = 10;
 
 fn held(n: usize) -> Vec<Result<Outcome, Failure>> {
     (0..n).map(|_| Err(Failure::Outage)).collect()
