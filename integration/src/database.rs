@@ -49,6 +49,36 @@ impl TestDb {
         }
     }
 
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Runs `sql` on the maintenance database `postgres` (to alter this database,
+    /// or end its sessions).
+    pub async fn on_maintenance_db(&self, sql: String) {
+        tokio::task::spawn_blocking(move || {
+            use diesel::connection::SimpleConnection;
+            PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+                .expect("maintenance database")
+                .batch_execute(&sql)
+                .expect("SQL runs")
+        })
+        .await
+        .expect("task")
+    }
+
+    /// Ends every other session on this database (the workers reconnect, and see
+    /// `ALTER DATABASE … SET` changes).
+    pub async fn end_sessions(&self) {
+        let name = self.name().to_owned();
+        self.on_maintenance_db(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+        ))
+        .await
+    }
+
     /// Runs `f` on a fresh connection on a blocking thread.
     pub async fn with<T: Send + 'static>(
         &self,

@@ -270,6 +270,19 @@ impl TestApp {
             .expect("text")
     }
 
+    /// The status and JSON body of worker `i`'s `/readyz`.
+    pub async fn worker_readyz(&self, i: usize) -> (u16, serde_json::Value) {
+        let port = self.workers[i].metrics_port();
+        let res = self
+            .http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .expect("readyz reachable");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("readyz answers JSON"))
+    }
+
     /// Stops every worker gracefully.
     pub async fn stop_workers(&mut self) {
         for w in self.workers.drain(..) {

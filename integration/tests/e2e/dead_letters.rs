@@ -363,19 +363,6 @@ async fn an_error_whose_text_looks_like_an_outage_is_still_the_events_fault() {
     );
 }
 
-/// Runs `sql` on the maintenance database.
-async fn on_postgres_db(sql: String) {
-    tokio::task::spawn_blocking(move || {
-        use diesel::{connection::SimpleConnection, Connection};
-        diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
-            .expect("maintenance database")
-            .batch_execute(&sql)
-            .expect("SQL runs")
-    })
-    .await
-    .expect("task");
-}
-
 #[tokio::test]
 async fn a_read_only_database_holds_the_events_uncharged() {
     let app = TestApp::spawn(Options {
@@ -387,21 +374,13 @@ async fn a_read_only_database_holds_the_events_uncharged() {
     let warm = app.post(&event("user.created", "user_ro_warm", T0)).await;
     app.wait_recorded(&warm).await;
     // As after a failover to a replica: every new transaction is read-only (25006).
-    let name = app
-        .db
-        .url
-        .rsplit('/')
-        .next()
-        .expect("database name")
-        .to_owned();
-    let reconnect_all = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = '{name}' AND pid <> pg_backend_pid();"
-    );
-    on_postgres_db(format!(
-        "ALTER DATABASE {name} SET default_transaction_read_only = on; {reconnect_all}"
-    ))
-    .await;
+    let name = app.db.name().to_owned();
+    app.db
+        .on_maintenance_db(format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = on"
+        ))
+        .await;
+    app.db.end_sessions().await;
     let held = app.post(&event("user.created", "user_ro", T0)).await;
     wait_for(
         "the worker to hold the event",
@@ -419,10 +398,12 @@ async fn a_read_only_database_holds_the_events_uncharged() {
         0,
         "nothing dead-lettered"
     );
-    on_postgres_db(format!(
-        "ALTER DATABASE {name} RESET default_transaction_read_only; {reconnect_all}"
-    ))
-    .await;
+    app.db
+        .on_maintenance_db(format!(
+            "ALTER DATABASE {name} RESET default_transaction_read_only"
+        ))
+        .await;
+    app.db.end_sessions().await;
     assert_eq!(app.wait_recorded(&held).await, "applied");
     assert_eq!(
         app.db.event(&held).await.expect("recorded").attempts,

@@ -166,45 +166,20 @@ async fn worker_metrics_and_probes_answer() {
 #[tokio::test]
 async fn readyz_asks_postgres_itself() {
     let app = TestApp::spawn(Options::default()).await;
-    let port = app.workers[0].metrics_port();
     let readyz = || async {
-        let res = app
-            .http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .expect("readyz");
-        let status = res.status().as_u16();
-        let body: serde_json::Value = res.json().await.expect("JSON");
+        let (status, body) = app.worker_readyz(0).await;
         (status, body["database"].as_bool())
     };
     assert_eq!(readyz().await, (200, Some(true)));
     // The worker's database refuses connections, though no event has run into it.
-    let name = app
-        .db
-        .url
-        .rsplit('/')
-        .next()
-        .expect("database name")
-        .to_owned();
-    let on_maintenance_db = |sql: String| {
-        tokio::task::spawn_blocking(move || {
-            use diesel::{connection::SimpleConnection, Connection};
-            diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
-                .expect("maintenance database")
-                .batch_execute(&sql)
-                .expect("SQL runs")
-        })
-    };
-    on_maintenance_db(format!(
-        "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
-         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
-    ))
-    .await
-    .expect("task");
+    let name = app.db.name().to_owned();
+    app.db
+        .on_maintenance_db(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .await;
+    app.db.end_sessions().await;
     assert_eq!(readyz().await, (503, Some(false)));
-    on_maintenance_db(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-        .await
-        .expect("task");
+    app.db
+        .on_maintenance_db(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .await;
     assert_eq!(readyz().await, (200, Some(true)));
 }

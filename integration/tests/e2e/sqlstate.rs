@@ -29,53 +29,36 @@ async fn class_of(url: &str, sql: &'static str) -> (Option<String>, ErrorClass) 
 #[tokio::test]
 async fn diesel_reports_the_sql_state_of_a_real_error() {
     let app = TestApp::receiver_only(Options::default()).await;
-    let url = app.db.url.clone();
-    assert_eq!(
-        class_of(
-            &url,
-            "DO $$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$"
-        )
-        .await,
-        (Some("53100".into()), ErrorClass::Outage)
-    );
-    assert_eq!(
-        class_of(
-            &url,
-            "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = 'deadlock_detected'; END $$"
-        )
-        .await,
-        (Some("40P01".into()), ErrorClass::RetryNow)
-    );
-    assert_eq!(
-        class_of(
-            &url,
-            "DO $$ BEGIN RAISE EXCEPTION 'could not connect to server'; END $$"
-        )
-        .await,
-        (Some("P0001".into()), ErrorClass::Other)
-    );
-    assert_eq!(
-        class_of(&url, "SELECT 1/0").await,
-        (Some("22012".into()), ErrorClass::Other)
-    );
-}
-
-async fn readyz(app: &TestApp) -> (u16, serde_json::Value) {
-    let port = app.workers[0].metrics_port();
-    let res = app
-        .http
-        .get(format!("http://127.0.0.1:{port}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    let status = res.status().as_u16();
-    (status, res.json().await.expect("JSON"))
+    for (sql, state, class) in [
+        (
+            "DO $$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$",
+            "53100",
+            ErrorClass::Outage,
+        ),
+        (
+            "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = 'deadlock_detected'; END $$",
+            "40P01",
+            ErrorClass::RetryNow,
+        ),
+        (
+            "DO $$ BEGIN RAISE EXCEPTION 'could not connect to server'; END $$",
+            "P0001",
+            ErrorClass::Other,
+        ),
+        ("SELECT 1/0", "22012", ErrorClass::Other),
+    ] {
+        assert_eq!(
+            class_of(&app.db.url, sql).await,
+            (Some(state.to_owned()), class),
+            "{sql}"
+        );
+    }
 }
 
 /// A disk that fills up while Postgres still answers queries (53100, raised here by
 /// a trigger on every user row): the events are held, uncharged, nothing is
 /// dead-lettered, `/readyz` says 503; once the disk has room they all apply once.
-/// The backlog is taken as one batch and then as a batch of one.
+/// The backlog is taken as one batch, and one event comes alone after it.
 #[tokio::test]
 async fn a_full_disk_holds_the_events_uncharged_in_a_batch_of_one_or_many() {
     let mut app = TestApp::spawn(Options {
@@ -113,7 +96,7 @@ async fn a_full_disk_holds_the_events_uncharged_in_a_batch_of_one_or_many() {
         },
     )
     .await;
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.worker_readyz(0).await;
     assert_eq!(status, 503, "not ready while holding events: {body}");
     assert_eq!(body["holding_for_database"], true);
     assert_eq!(body["database"], true, "Postgres itself answers");
@@ -152,7 +135,7 @@ async fn a_full_disk_holds_the_events_uncharged_in_a_batch_of_one_or_many() {
         0.0
     );
     wait_for("ready again", Duration::from_secs(10), || async {
-        (readyz(&app).await.0 == 200).then_some(())
+        (app.worker_readyz(0).await.0 == 200).then_some(())
     })
     .await;
 }
