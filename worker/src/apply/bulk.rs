@@ -23,8 +23,10 @@ pub fn apply(
 ) -> Result<Vec<Outcome>, DieselError> {
     let mut outcomes = vec![Outcome::Duplicate; events.len()];
 
-    // 0. The locks of every subject of the batch, in one order, before any write.
+    // 0. The locks of every subject of the batch, in one order, before any write;
+    // then the rows its cascades share with other subjects, likewise.
     store::lock_subjects(conn, &locks::of_events(events))?;
+    super::lock_cascades(conn, events.iter().map(|e| &e.change))?;
 
     // 1. Records, in svix-id order; the first of two equal svix-ids wins.
     let mut seen = HashSet::new();

@@ -73,17 +73,33 @@ fn record_and_apply(conn: &mut PgConnection, event: &EventToApply) -> Result<Out
 }
 
 /// Takes the advisory locks of every subject of `changes` at once, in the one global
-/// order (see `apply::locks`). A transaction that applies several changes one by one with
+/// order (see `apply::locks`), then the rows their deletes cascade to. A transaction that applies several changes one by one with
 /// [`apply_object`] (a backfill or reconcile page) calls this first, so it cannot
 /// deadlock with a worker's batch.
 pub fn lock_subjects_of<'a>(
     conn: &mut PgConnection,
     changes: impl IntoIterator<Item = &'a Change>,
 ) -> Result<(), DieselError> {
-    let mut keys: Vec<String> = changes.into_iter().flat_map(locks::of_change).collect();
+    let changes: Vec<&Change> = changes.into_iter().collect();
+    let mut keys: Vec<String> = changes.iter().copied().flat_map(locks::of_change).collect();
     keys.sort_unstable();
     keys.dedup();
-    store::lock_subjects(conn, &keys)
+    store::lock_subjects(conn, &keys)?;
+    lock_cascades(conn, changes)
+}
+
+/// Locks up front the rows that the deletes among `changes` cascade to, when there
+/// are two or more of them (see [`store::lock_cascade_rows`]). Call it after the
+/// subject locks.
+pub(super) fn lock_cascades<'a>(
+    conn: &mut PgConnection,
+    changes: impl IntoIterator<Item = &'a Change>,
+) -> Result<(), DieselError> {
+    let deletes = store::Deletes::of(changes);
+    if deletes.need_up_front_locks() {
+        store::lock_cascade_rows(conn, &deletes)?;
+    }
+    Ok(())
 }
 
 /// Applies a change under the ordering guard, without recording an event: a deleted
@@ -177,8 +193,10 @@ pub fn apply_batch(
         Err(_) => {}
     }
     conn.transaction(|conn| {
-        // Every subject's lock first, in one order, before any savepoint.
+        // Every subject's lock first, in one order, before any savepoint; then the
+        // rows the batch's cascades share with other subjects.
         store::lock_subjects(conn, &locks::of_events(events))?;
+        lock_cascades(conn, events.iter().map(|e| &e.change))?;
         let mut results: Vec<Option<Result<Outcome, DieselError>>> =
             (0..events.len()).map(|_| None).collect();
         for i in order {

@@ -13,7 +13,7 @@ use shared::{
     schema::{organization_memberships, organizations, users, webhook_events},
 };
 
-use super::{EventToApply, Outcome};
+use super::{families::Family, Change, EventToApply, Outcome};
 
 /// The `webhook_events` row of an event.
 fn record_row(e: &EventToApply, outcome: Outcome) -> NewWebhookEvent<'_> {
@@ -293,6 +293,107 @@ pub fn lock_subjects(conn: &mut PgConnection, keys: &[String]) -> QueryResult<()
     )
     .bind::<diesel::sql_types::Array<Text>, _>(keys)
     .execute(conn)?;
+    Ok(())
+}
+
+/// The organizations and users that `changes` delete: their cascades and erasures
+/// write rows that belong to other subjects too (a membership is its organization's
+/// and its user's), which the advisory locks alone do not order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deletes {
+    pub organizations: Vec<String>,
+    pub users: Vec<String>,
+}
+
+impl Deletes {
+    pub fn of<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Self {
+        let mut d = Self::default();
+        for change in changes {
+            match change {
+                Change::User(u) if u.deleted_at.is_some() => d.users.push(u.id.clone()),
+                Change::Organization(o) if o.deleted_at.is_some() => {
+                    d.organizations.push(o.id.clone())
+                }
+                _ => {}
+            }
+        }
+        d.organizations.sort_unstable();
+        d.organizations.dedup();
+        d.users.sort_unstable();
+        d.users.dedup();
+        d
+    }
+
+    /// Whether one transaction writes two or more cascades: then their rows must be
+    /// locked together up front (one cascade alone locks each table's rows in one
+    /// statement, in the same table order as [`lock_cascade_rows`]).
+    pub fn need_up_front_locks(&self) -> bool {
+        self.organizations.len() + self.users.len() > 1
+    }
+}
+
+/// Locks every row that the cascades and erasures of `deletes` may write, table by
+/// table in one fixed order (memberships, invitations, waitlist entries, domains,
+/// billing rows, event records), each table's rows in id order in one statement.
+/// Two transactions that each delete several organizations and users then lock the
+/// rows they share in the same order, so they cannot deadlock: each cascade that
+/// follows only takes locks already held. Rows no cascade will change in the end (a
+/// tombstone already, say) may be locked too; that costs nothing but a wait.
+pub fn lock_cascade_rows(conn: &mut PgConnection, deletes: &Deletes) -> QueryResult<()> {
+    use diesel::sql_types::Array;
+    let (orgs, users) = (&deletes.organizations, &deletes.users);
+    let mut emails = Vec::new();
+    for user in users {
+        emails.extend(super::families::store::emails_of_user(conn, user)?);
+    }
+    emails.sort_unstable();
+    emails.dedup();
+    let lock = |table: &str, key: &str, filter: &str| {
+        format!(
+            "SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {filter} \
+             ORDER BY {key} FOR UPDATE) AS locked"
+        )
+    };
+    let statements = [
+        lock(
+            "organization_memberships",
+            "id",
+            "organization_id = ANY($1) OR user_id = ANY($2)",
+        ),
+        lock(
+            Family::Invitation.table(),
+            "id",
+            "organization_id = ANY($1) OR lower(email_address) = ANY($3)",
+        ),
+        lock(
+            Family::WaitlistEntry.table(),
+            "id",
+            "lower(email_address) = ANY($3)",
+        ),
+        lock(Family::Domain.table(), "id", "organization_id = ANY($1)"),
+        lock(
+            Family::Subscription.table(),
+            "id",
+            "payer_user_id = ANY($2)",
+        ),
+        lock(
+            Family::SubscriptionItem.table(),
+            "id",
+            "payer_user_id = ANY($2)",
+        ),
+        lock(
+            "webhook_events",
+            "svix_id",
+            "subject_user_ids && $2 AND payload IS NOT NULL",
+        ),
+    ];
+    for sql in statements {
+        sql_query(sql)
+            .bind::<Array<Text>, _>(orgs)
+            .bind::<Array<Text>, _>(users)
+            .bind::<Array<Text>, _>(&emails)
+            .execute(conn)?;
+    }
     Ok(())
 }
 
