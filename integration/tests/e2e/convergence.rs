@@ -256,11 +256,28 @@ async fn batches_built_to_cross_never_deadlock() {
         // their cascades meet on every membership.
         let users: Vec<String> = (0..2).map(|_| format!("user_{}", unique())).collect();
         let orgs: Vec<String> = (0..2).map(|_| format!("org_{}", unique())).collect();
+        // Each organization has also invited the users' address (the example users
+        // share one), so the organization cascades and the users' erasures meet on
+        // invitations too.
         let mut setup = Vec::new();
+        for u in &users {
+            setup.push(prepared(
+                &format!("msg_setup_{}", unique()),
+                &event("user.created", u, T0),
+            ));
+        }
         for (i, o) in orgs.iter().enumerate() {
             for (j, u) in users.iter().enumerate() {
                 let m = member(&format!("orgmem_{round}_{i}_{j}_{}", unique()), o, u, T0);
                 setup.push(prepared(&format!("msg_setup_{}", unique()), &m));
+                let mut inv = event(
+                    "organizationInvitation.created",
+                    &format!("orginv_{round}_{i}_{j}_{}", unique()),
+                    T0,
+                );
+                inv["data"]["organization_id"] = o.as_str().into();
+                inv["data"]["email_address"] = "john.doe@example.org".into();
+                setup.push(prepared(&format!("msg_setup_{}", unique()), &inv));
             }
         }
         let url = db.url.clone();
@@ -319,4 +336,30 @@ async fn batches_built_to_cross_never_deadlock() {
         live, 0,
         "every membership of a deleted user or org is tombstoned"
     );
+    let invitations: Vec<(bool, bool)> = db
+        .with(|c| {
+            sql_query(
+                "SELECT deleted_at IS NOT NULL AS deleted, email_address IS NULL AS erased \
+                 FROM organization_invitations",
+            )
+            .load::<InvitationState>(c)
+            .expect("invitations readable")
+            .into_iter()
+            .map(|r| (r.deleted, r.erased))
+            .collect()
+        })
+        .await;
+    assert_eq!(invitations.len(), 80);
+    assert!(
+        invitations.iter().all(|&s| s == (true, true)),
+        "every invitation tombstoned with its address erased: {invitations:?}"
+    );
+}
+
+#[derive(QueryableByName)]
+struct InvitationState {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    deleted: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    erased: bool,
 }
