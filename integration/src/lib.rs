@@ -192,6 +192,23 @@ impl TestApp {
         port
     }
 
+    /// Starts one more receiver of this deployment with `AMQP_URL` = `amqp_url` (one
+    /// URL or a list), waits until it is connected, and returns its port.
+    pub async fn spawn_receiver(&self, amqp_url: &str) -> u16 {
+        let mut settings = self.receiver_settings();
+        settings.amqp.nodes = nodes(Some(amqp_url));
+        let app = Application::build(settings).await.expect("receiver starts");
+        assert!(
+            app.publisher()
+                .wait_connected(Duration::from_secs(20))
+                .await,
+            "receiver connected to RabbitMQ"
+        );
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        port
+    }
+
     /// Starts one more worker; returns its index.
     pub async fn start_worker(&mut self) -> usize {
         let w = Worker::start(self.worker_settings())
