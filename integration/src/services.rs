@@ -11,6 +11,21 @@ fn run(cmd: &str, args: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
+/// Runs a command that may leave a daemon behind (a Postgres or RabbitMQ server)
+/// without the files this process inherited: a test run under `flock -x
+/// /tmp/clerk-sync-services.lock …` passes the lock down, and a daemon that kept it
+/// would hold the lock for as long as it runs.
+fn run_daemon(cmd: &str, args: &[&str]) -> bool {
+    const CLOSE_INHERITED: &str = r#"for fd in /proc/self/fd/*; do
+  fd=${fd##*/}
+  if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+exec "$@""#;
+    let mut all = vec!["-c", CLOSE_INHERITED, "bash", cmd];
+    all.extend_from_slice(args);
+    run("bash", &all)
+}
+
 fn pg_version() -> String {
     std::fs::read_dir("/etc/postgresql")
         .ok()
@@ -44,7 +59,7 @@ pub fn stop_postgres() -> PostgresStopped {
 
 pub fn start_postgres() {
     let v = pg_version();
-    run(
+    run_daemon(
         "pg_ctlcluster",
         &["--skip-systemctl-redirect", &v, "main", "start"],
     );
@@ -75,7 +90,7 @@ pub fn stop_rabbitmq() -> RabbitStopped {
 
 pub fn start_rabbitmq() {
     if !run("rabbitmqctl", &["-q", "start_app"]) {
-        run("rabbitmq-server", &["-detached"]);
+        run_daemon("rabbitmq-server", &["-detached"]);
     }
     run("rabbitmqctl", &["-q", "await_startup"]);
 }
