@@ -205,4 +205,25 @@ mod tests {
             "acme.events.retry.30000ms"
         );
     }
+
+    fn refused(kind: lapin::protocol::AMQPErrorKind) -> lapin::Error {
+        lapin::ErrorKind::ProtocolError(lapin::protocol::AMQPError::new(kind, "refused".into()))
+            .into()
+    }
+
+    #[test]
+    fn only_a_404_says_the_home_node_is_down() {
+        use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
+        assert!(is_home_node_down(&refused(AMQPErrorKind::Soft(
+            AMQPSoftError::NOTFOUND
+        ))));
+        assert!(!is_home_node_down(&refused(AMQPErrorKind::Soft(
+            AMQPSoftError::PRECONDITIONFAILED
+        ))));
+        assert!(!is_home_node_down(&refused(AMQPErrorKind::Hard(
+            AMQPHardError::CONNECTIONFORCED
+        ))));
+        let io: lapin::Error = std::io::Error::other("reset").into();
+        assert!(!is_home_node_down(&io));
+    }
 }
