@@ -146,8 +146,10 @@ impl Consumer {
 impl Consumer {
     /// Declares the dead-letter queue on a channel of its own. It is a classic queue,
     /// which lives on one node of a cluster: while that node is down RabbitMQ refuses
-    /// the declare (the queue exists), and consuming goes on without it; a dead-letter
-    /// republish meanwhile is not confirmed, so its original is held, not lost.
+    /// the declare (the queue exists), and consuming goes on without it. An original
+    /// is acked only once its republish is confirmed and not returned (`routing`), so
+    /// whatever the broker does with a dead-letter republish meanwhile, the event is
+    /// not lost.
     async fn declare_dead_queue(&self, conn: &Connection) -> Result<(), SessionError> {
         let channel = conn.create_channel().await?;
         match self.topology.declare_dead_queue(&channel).await {
