@@ -40,6 +40,13 @@ pub struct Args {
     /// Batches a worker applies at once (WORKER_CONCURRENCY).
     #[arg(long, default_value_t = 2)]
     pub concurrency_db: usize,
+    /// The broker, as `AMQP_URL`: one node, or the nodes of a cluster separated by
+    /// commas (`scripts/local-cluster urls`). The bench connects to the first.
+    #[arg(long, default_value = setup::AMQP_URL)]
+    pub amqp_url: String,
+    /// Measure the publish ceiling only (the broker's cost), skip everything else.
+    #[arg(long)]
+    pub publish_ceiling_only: bool,
 }
 
 #[tokio::main]
@@ -58,8 +65,10 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
     let secs = Duration::from_secs(args.seconds);
 
     eprintln!(
-        "ceiling: confirmed persistent publishes to a quorum queue ({} publishers)",
-        args.concurrency
+        "ceiling: confirmed persistent publishes to a quorum queue ({} publishers, {} node(s): {})",
+        args.concurrency,
+        bench.nodes.len(),
+        bench.nodes
     );
     let ceiling_publish = load::publish_ceiling(bench, args.concurrency, secs).await?;
     bench.purge().await?;
@@ -68,6 +77,9 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
         ceiling_publish,
         None,
     ));
+    if args.publish_ceiling_only {
+        return Ok(table);
+    }
 
     eprintln!(
         "ceiling: the worker's SQL, straight against Postgres, batches of {} on {} connections",

@@ -12,10 +12,11 @@ use lapin::{
     options::{QueueDeleteOptions, QueuePurgeOptions},
     Channel,
 };
-use shared::topology::Topology;
+use shared::{amqp::NodeRotation, config::AmqpNodes, topology::Topology};
 
 use crate::Args;
 
+/// The local broker: the default of `--amqp-url`.
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -24,10 +25,14 @@ pub struct Bench {
     pub prefix: String,
     pub db_url: String,
     pub retry_delays: Vec<Duration>,
+    /// `--amqp-url`: one node or the nodes of a cluster.
+    pub nodes: AmqpNodes,
 }
 
 impl Bench {
-    pub async fn new(_args: &Args) -> anyhow::Result<Self> {
+    pub async fn new(args: &Args) -> anyhow::Result<Self> {
+        let nodes =
+            AmqpNodes::parse(&args.amqp_url).map_err(|e| anyhow::anyhow!("--amqp-url: {e}"))?;
         let unique = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = format!("bench-{unique}");
         let db_url = format!("postgres://postgres@127.0.0.1:5432/clerk_sync_bench_{unique}");
@@ -39,6 +44,7 @@ impl Bench {
             prefix,
             db_url,
             retry_delays: vec![Duration::from_secs(1)],
+            nodes,
         };
         let ch = b.channel().await?;
         b.topology.declare(&ch).await?;
@@ -49,9 +55,10 @@ impl Bench {
     }
 
     pub async fn channel(&self) -> anyhow::Result<Channel> {
-        let conn = shared::amqp::connect(AMQP_URL, "clerk-sync bench")
+        let (conn, _) = NodeRotation::new(self.nodes.clone())
+            .connect("clerk-sync bench")
             .await
-            .context("RabbitMQ on 127.0.0.1:5672")?;
+            .with_context(|| format!("RabbitMQ at {}", self.nodes))?;
         Ok(conn.create_channel().await?)
     }
 
@@ -88,7 +95,7 @@ impl Bench {
         Ok(Command::new(binary("receiver")?)
             .env_clear()
             .env("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
-            .env("AMQP_URL", AMQP_URL)
+            .env("AMQP_URL", self.nodes.urls().join(","))
             .env("AMQP_PREFIX", &self.prefix)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
@@ -99,7 +106,7 @@ impl Bench {
         Ok(Command::new(binary("worker")?)
             .env_clear()
             .env("DATABASE_URL", &self.db_url)
-            .env("AMQP_URL", AMQP_URL)
+            .env("AMQP_URL", self.nodes.urls().join(","))
             .env("AMQP_PREFIX", &self.prefix)
             .env("RETRY_DELAYS", "1s")
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")

@@ -17,10 +17,16 @@ pub use database::TestDb;
 pub use webhooks::{event, signed_headers, SECRET};
 
 use receiver::Application;
-use shared::config::{AmqpSettings, LogSettings};
+use shared::config::{AmqpNodes, AmqpSettings, LogSettings};
 use worker::startup::Worker;
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// `AMQP_URL` as a test gives it (one URL or a comma-separated list), or the local
+/// broker's.
+pub fn nodes(url: Option<&str>) -> AmqpNodes {
+    AmqpNodes::parse(url.unwrap_or(AMQP_URL)).expect("a test's AMQP_URL is valid")
+}
 
 /// A short unique string.
 pub fn unique() -> String {
@@ -55,11 +61,13 @@ pub struct Options {
     /// Signing secrets the receiver accepts.
     pub secrets: String,
     pub max_body_bytes: usize,
-    /// Overrides the receiver's broker URL (to test an unreachable broker).
+    /// Overrides the receiver's `AMQP_URL` (one URL or a list; to test an unreachable
+    /// broker or a cluster). The receiver is not awaited then.
     pub receiver_amqp_url: Option<String>,
     /// The worker's `STORE_PAYLOADS`.
     pub store_payloads: bool,
-    /// Overrides the workers' broker URL (to go through a [`chaos::ChaosProxy`]).
+    /// Overrides the workers' `AMQP_URL` (to go through a [`chaos::ChaosProxy`], or
+    /// list the nodes of a cluster).
     pub worker_amqp_url: Option<String>,
     /// Overrides the workers' database URL (likewise).
     pub worker_database_url: Option<String>,
@@ -130,11 +138,7 @@ impl TestApp {
     pub fn receiver_settings(&self) -> receiver::Settings {
         receiver::Settings {
             amqp: AmqpSettings {
-                url: self
-                    .options
-                    .receiver_amqp_url
-                    .clone()
-                    .unwrap_or_else(|| AMQP_URL.to_owned()),
+                nodes: nodes(self.options.receiver_amqp_url.as_deref()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -153,11 +157,7 @@ impl TestApp {
                 .clone()
                 .unwrap_or_else(|| self.db.url.clone()),
             amqp: AmqpSettings {
-                url: self
-                    .options
-                    .worker_amqp_url
-                    .clone()
-                    .unwrap_or_else(|| AMQP_URL.to_owned()),
+                nodes: nodes(self.options.worker_amqp_url.as_deref()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -188,6 +188,23 @@ impl TestApp {
                 "receiver connected to RabbitMQ"
             );
         }
+        tokio::spawn(app.run_until_stopped());
+        port
+    }
+
+    /// Starts one more receiver of this deployment with `AMQP_URL` = `amqp_url` (one
+    /// URL or a list), waits until it is connected, and returns its port.
+    pub async fn spawn_receiver(&self, amqp_url: &str) -> u16 {
+        let mut settings = self.receiver_settings();
+        settings.amqp.nodes = nodes(Some(amqp_url));
+        let app = Application::build(settings).await.expect("receiver starts");
+        assert!(
+            app.publisher()
+                .wait_connected(Duration::from_secs(20))
+                .await,
+            "receiver connected to RabbitMQ"
+        );
+        let port = app.port();
         tokio::spawn(app.run_until_stopped());
         port
     }
@@ -362,7 +379,7 @@ impl TestApp {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &s.database_url)
-            .env("AMQP_URL", &s.amqp.url)
+            .env("AMQP_URL", s.amqp.nodes.urls().join(","))
             .env("AMQP_PREFIX", &s.amqp.prefix)
             .env("MAX_ATTEMPTS", s.max_attempts.to_string())
             .env("RETRY_DELAYS", delays.join(","))

@@ -83,7 +83,7 @@ async fn serve() -> ExitCode {
     shared::telemetry::init(&settings.log);
     tracing::info!(
         bind = %settings.bind_addr,
-        amqp = %config::redact_url(&settings.amqp.url),
+        amqp = %settings.amqp.nodes,
         prefix = %settings.amqp.prefix,
         secrets = settings.secrets.len(),
         max_body_bytes = settings.max_body_bytes,

@@ -1,10 +1,13 @@
 //! Publishing events to RabbitMQ with publisher confirms, and keeping the channel
 //! alive across broker restarts.
 //!
-//! A supervisor task owns the connection: it connects, declares the topology, puts
-//! [`PUBLISH_CHANNELS`] confirm-mode channels in place, and when one breaks (or can
-//! no longer be trusted, see [`PUBLISH_CHANNELS`]), reconnects with a capped
-//! backoff. A request takes a free channel, one publish per channel at a time; while
+//! A supervisor task owns the connection: it connects to the first node of
+//! `AMQP_URL` that answers, declares what it publishes through (the exchange and the
+//! events queue, never the dead-letter queue: see
+//! [`Topology::declare_events`]), puts [`PUBLISH_CHANNELS`] confirm-mode channels in
+//! place, and when one breaks (or can no longer be trusted, see
+//! [`PUBLISH_CHANNELS`]), reconnects, starting with the next node of the list, and
+//! with a capped backoff once every node has been tried. A request takes a free channel, one publish per channel at a time; while
 //! there are none it gets [`PublishError::Unavailable`] at once, and the receiver
 //! answers 503.
 
@@ -19,7 +22,14 @@ use std::{
 use lapin::{
     options::ConfirmSelectOptions, types::FieldTable, BasicProperties, Channel, Connection,
 };
-use shared::{amqp, backoff::Backoff, headers, report::chain, topology::Topology};
+use shared::{
+    amqp::{self, NodeRotation},
+    backoff::Backoff,
+    config::AmqpNodes,
+    headers,
+    report::chain,
+    topology::Topology,
+};
 use tokio::{
     sync::{Mutex, OwnedMutexGuard},
     task::JoinHandle,
@@ -96,7 +106,7 @@ impl Pool {
 }
 
 struct Inner {
-    url: String,
+    nodes: NodeRotation,
     topology: Topology,
     pool: RwLock<Option<Arc<Pool>>>,
     next: AtomicUsize,
@@ -113,13 +123,13 @@ impl Publisher {
     /// background (use [`Publisher::wait_connected`] to wait for it). The supervisor
     /// task runs until `stop` is cancelled: its handle is for reporting its end.
     pub fn start(
-        url: String,
+        nodes: AmqpNodes,
         topology: Topology,
         metrics: Metrics,
         stop: CancellationToken,
     ) -> (Self, JoinHandle<anyhow::Result<()>>) {
         let inner = Arc::new(Inner {
-            url,
+            nodes: NodeRotation::new(nodes),
             topology,
             pool: RwLock::new(None),
             next: AtomicUsize::new(0),
@@ -225,13 +235,29 @@ impl Publisher {
     }
 }
 
-async fn open(inner: &Inner) -> anyhow::Result<(Connection, Pool)> {
-    let conn = amqp::connect(&inner.url, "clerk-sync receiver").await?;
+/// Connects to a node and opens the pool. Returns the node's index in `AMQP_URL`
+/// with the connection; a failure after connecting names the node too.
+async fn open(inner: &Inner) -> Result<(Connection, usize, Pool), (Option<usize>, anyhow::Error)> {
+    let (conn, node) = inner
+        .nodes
+        .connect("clerk-sync receiver")
+        .await
+        .map_err(|e| (None, e.into()))?;
+    match channels(inner, &conn).await {
+        Ok(pool) => Ok((conn, node, pool)),
+        Err(e) => {
+            let _ = conn.close(200, "could not open the channels".into()).await;
+            Err((Some(node), e))
+        }
+    }
+}
+
+async fn channels(inner: &Inner, conn: &Connection) -> anyhow::Result<Pool> {
     let mut channels = Vec::with_capacity(PUBLISH_CHANNELS);
     for i in 0..PUBLISH_CHANNELS {
         let channel = conn.create_channel().await?;
         if i == 0 {
-            inner.topology.declare(&channel).await?;
+            inner.topology.declare_events(&channel).await?;
         }
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -241,7 +267,7 @@ async fn open(inner: &Inner) -> anyhow::Result<(Connection, Pool)> {
     let turns = (0..channels.len())
         .map(|_| Arc::new(Mutex::new(())))
         .collect();
-    Ok((conn, Pool { channels, turns }))
+    Ok(Pool { channels, turns })
 }
 
 /// Keeps the confirm-mode channels in place until `stop` is cancelled.
@@ -250,9 +276,10 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) -> anyhow::Result
     let mut was_down_logged = false;
     while !stop.is_cancelled() {
         match open(&inner).await {
-            Ok((conn, pool)) => {
+            Ok((conn, node, pool)) => {
                 info!(
                     channels = PUBLISH_CHANNELS,
+                    node = %inner.nodes.nodes().redacted(node),
                     "connected to RabbitMQ, publishing to {}",
                     inner.topology.exchange()
                 );
@@ -284,13 +311,27 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) -> anyhow::Result
                     return Ok(());
                 }
                 if inner.poisoned.load(Ordering::SeqCst) {
-                    if let Err(e) = conn.close(200, "replacing channels".into()).await {
-                        warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+                    // Bounded: a node in trouble may never answer the close.
+                    let closing = conn.close(200, "replacing channels".into());
+                    match tokio::time::timeout(Duration::from_secs(2), closing).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            warn!(error = %chain(&e), "could not close the RabbitMQ connection cleanly");
+                        }
+                        Err(_) => warn!("the RabbitMQ node did not answer the close; moving on"),
                     }
                 }
-                warn!("lost a RabbitMQ channel; reconnecting (requests get 503 meanwhile)");
+                // Start with the next node: this one may be the one that went.
+                inner.nodes.lost(node);
+                warn!(
+                    node = %inner.nodes.nodes().redacted(node),
+                    "lost a RabbitMQ channel; reconnecting (requests get 503 meanwhile)"
+                );
             }
-            Err(e) => {
+            Err((node, e)) => {
+                if let Some(node) = node {
+                    inner.nodes.lost(node);
+                }
                 if !was_down_logged {
                     warn!(error = %format!("{e:#}"), "cannot reach RabbitMQ; retrying (requests get 503 meanwhile)");
                     was_down_logged = true;

@@ -42,6 +42,8 @@ pub fn signing_secrets() -> Result<Secrets, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    use shared::config::AmqpNodes;
+
     use super::*;
 
     #[test]
@@ -49,7 +51,10 @@ mod tests {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let settings = Settings {
             amqp: AmqpSettings {
-                url: "amqp://app:mq-hunter2@rabbit/%2f".into(),
+                nodes: AmqpNodes::parse(
+                    "amqp://app:mq-hunter2@rabbit/%2f,amqp://app:mq-hunter3@rabbit2/%2f",
+                )
+                .expect("valid"),
                 prefix: "clerk".into(),
             },
             log: LogSettings::default(),
@@ -59,6 +64,7 @@ mod tests {
         };
         let text = format!("{settings:?}");
         assert!(!text.contains("mq-hunter2"), "{text}");
+        assert!(!text.contains("mq-hunter3"), "{text}");
         assert!(!text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "{text}");
     }
 }

@@ -47,7 +47,7 @@ impl Application {
         let stop = CancellationToken::new();
         let metrics = Metrics::new();
         let (publisher, supervisor) = Publisher::start(
-            settings.amqp.url.clone(),
+            settings.amqp.nodes.clone(),
             Topology::new(settings.amqp.prefix.clone()),
             metrics.clone(),
             stop.clone(),
@@ -167,7 +167,7 @@ async fn not_found() -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use shared::config::{AmqpSettings, LogSettings};
+    use shared::config::{AmqpNodes, AmqpSettings, LogSettings};
 
     use super::*;
     use crate::signature::Secrets;
@@ -176,7 +176,7 @@ mod tests {
     async fn a_panicking_broker_supervisor_fails_the_receiver_and_stops_its_server() {
         let settings = Settings {
             amqp: AmqpSettings {
-                url: "amqp://guest:guest@127.0.0.1:1/%2f".into(),
+                nodes: AmqpNodes::parse("amqp://guest:guest@127.0.0.1:1/%2f").expect("valid"),
                 prefix: "unused".into(),
             },
             log: LogSettings::default(),

@@ -122,25 +122,129 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Settings both binaries share. `Debug` shows the URL redacted.
+/// `AMQP_URL`: the URL of one RabbitMQ node, or of several nodes of one cluster
+/// separated by commas. Never empty; every element is a valid `amqp://` or
+/// `amqps://` URL. `Debug` and `Display` show every URL with its password redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AmqpNodes(Vec<String>);
+
+impl AmqpNodes {
+    /// Parses a comma-separated list of node URLs (spaces around commas are allowed).
+    /// The error names the element by position, never with its password.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut urls: Vec<String> = Vec::new();
+        let elements: Vec<&str> = raw.split(',').map(str::trim).collect();
+        let count = elements.len();
+        for (i, url) in elements.into_iter().enumerate() {
+            let which = if count > 1 {
+                format!("node {} of {count}", i + 1)
+            } else {
+                "the URL".to_owned()
+            };
+            if url.is_empty() {
+                return Err(format!(
+                    "{which} is empty (a list is URLs separated by commas, with none left blank)"
+                ));
+            }
+            if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+                return Err(format!(
+                    "{which} ({}) must start with amqp:// or amqps://",
+                    redact_url(url)
+                ));
+            }
+            if let Err(e) = url.parse::<lapin::uri::AMQPUri>() {
+                // The parser may quote the whole URL, password included.
+                let reason = if e.contains(url) {
+                    "not a URL".to_owned()
+                } else {
+                    e
+                };
+                return Err(format!(
+                    "{which} ({}) is not a valid AMQP URL: {reason}",
+                    redact_url(url)
+                ));
+            }
+            if urls.iter().any(|u| u == url) {
+                return Err(format!("{which} ({}) is listed twice", redact_url(url)));
+            }
+            urls.push(url.to_owned());
+        }
+        Ok(Self(urls))
+    }
+
+    /// The node URLs, in the order given. Never empty.
+    pub fn urls(&self) -> &[String] {
+        &self.0
+    }
+
+    /// How many nodes are listed (at least 1).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: a list is never empty. (For clippy's `len_without_is_empty`.)
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Node `i`'s URL with its password redacted, for logs.
+    pub fn redacted(&self, i: usize) -> String {
+        self.0
+            .get(i)
+            .map(|u| redact_url(u))
+            .unwrap_or_else(|| "<no such node>".into())
+    }
+}
+
+impl FromStr for AmqpNodes {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Display for AmqpNodes {
+    /// The list as it was given, every password shown as `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, url) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(&redact_url(url))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AmqpNodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|u| redact_url(u)))
+            .finish()
+    }
+}
+
+/// Settings both binaries share. `Debug` shows the URLs redacted.
 #[derive(Clone)]
 pub struct AmqpSettings {
-    /// `AMQP_URL`: may hold a password; never log it whole (see [`redact_url`]).
-    pub url: String,
+    /// `AMQP_URL`: one node or several of one cluster; may hold passwords, which
+    /// its `Debug` and `Display` redact.
+    pub nodes: AmqpNodes,
     /// `AMQP_PREFIX`: every exchange and queue name starts with it.
     pub prefix: String,
 }
 
 impl AmqpSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let url = string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?;
-        if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-            return Err(ConfigError::new(
-                "AMQP_URL",
-                "must start with amqp:// or amqps://",
-            ));
-        }
+        let raw = string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?;
+        let nodes =
+            AmqpNodes::parse(&raw).map_err(|reason| ConfigError::new("AMQP_URL", reason))?;
         let prefix = string("AMQP_PREFIX", "clerk")?;
+        Self::new(nodes, prefix)
+    }
+
+    /// Settings for `nodes` and `prefix`; the prefix is checked as `AMQP_PREFIX` is.
+    pub fn new(nodes: AmqpNodes, prefix: String) -> Result<Self, ConfigError> {
         if !prefix
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -150,14 +254,14 @@ impl AmqpSettings {
                 format!("= {prefix:?} may only hold letters, digits, '-', '_' and '.'"),
             ));
         }
-        Ok(Self { url, prefix })
+        Ok(Self { nodes, prefix })
     }
 }
 
 impl fmt::Debug for AmqpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpSettings")
-            .field("url", &redact_url(&self.url))
+            .field("nodes", &self.nodes)
             .field("prefix", &self.prefix)
             .finish()
     }
@@ -279,12 +383,80 @@ mod tests {
     #[test]
     fn amqp_settings_debug_hides_the_password() {
         let s = AmqpSettings {
-            url: "amqp://app:hunter2@rabbit:5672/%2f".into(),
+            nodes: AmqpNodes::parse("amqp://app:hunter2@rabbit:5672/%2f").expect("valid"),
             prefix: "clerk".into(),
         };
         let text = format!("{s:?}");
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("rabbit:5672"), "{text}");
+    }
+
+    #[test]
+    fn one_url_is_a_list_of_one_node() {
+        let nodes = AmqpNodes::parse("amqp://guest:guest@127.0.0.1:5672/%2f").expect("valid");
+        assert_eq!(nodes.urls(), ["amqp://guest:guest@127.0.0.1:5672/%2f"]);
+        assert_eq!(nodes.len(), 1);
+    }
+
+    #[test]
+    fn a_comma_separated_list_keeps_its_order() {
+        let nodes = AmqpNodes::parse(
+            "amqp://app:pw@rabbit1:5672/%2f, amqp://app:pw@rabbit2:5672/%2f ,amqps://app:pw@rabbit3/%2f",
+        )
+        .expect("valid");
+        assert_eq!(
+            nodes.urls(),
+            [
+                "amqp://app:pw@rabbit1:5672/%2f",
+                "amqp://app:pw@rabbit2:5672/%2f",
+                "amqps://app:pw@rabbit3/%2f"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_password_of_a_list_is_redacted() {
+        let nodes = AmqpNodes::parse(
+            "amqp://app:first-secret@rabbit1/%2f,amqp://app:second-secret@rabbit2/%2f",
+        )
+        .expect("valid");
+        for text in [format!("{nodes}"), format!("{nodes:?}"), nodes.redacted(1)] {
+            assert!(!text.contains("first-secret"), "{text}");
+            assert!(!text.contains("second-secret"), "{text}");
+        }
+        assert_eq!(
+            nodes.to_string(),
+            "amqp://app:***@rabbit1/%2f,amqp://app:***@rabbit2/%2f"
+        );
+    }
+
+    #[test]
+    fn a_bad_list_is_refused_naming_the_element_without_its_password() {
+        let cases = [
+            ("", "the URL is empty"),
+            ("amqp://a:pw1@h1/%2f,", "node 2 of 2 is empty"),
+            (
+                "amqp://a:pw1@h1/%2f,,amqp://a:pw1@h3/%2f",
+                "node 2 of 3 is empty",
+            ),
+            (
+                "amqp://a:pw1@h1/%2f,http://a:pw2@h2/",
+                "node 2 of 2 (http://a:***@h2/) must start with amqp:// or amqps://",
+            ),
+            (
+                "amqp://a:pw1@h1:notaport/%2f",
+                "the URL (amqp://a:***@h1:notaport/%2f) is not a valid AMQP URL",
+            ),
+            (
+                "amqp://a:pw1@h1/%2f,amqp://a:pw1@h1/%2f",
+                "node 2 of 2 (amqp://a:***@h1/%2f) is listed twice",
+            ),
+        ];
+        for (raw, want) in cases {
+            let e = AmqpNodes::parse(raw).expect_err(raw);
+            assert!(e.starts_with(want), "{raw:?}: {e}");
+            assert!(!e.contains("pw1") && !e.contains("pw2"), "{raw:?}: {e}");
+        }
     }
 
     #[test]

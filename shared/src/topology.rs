@@ -60,7 +60,17 @@ impl Topology {
     }
 
     /// Declares the exchange, the events queue and the dead-letter queue. Idempotent.
+    /// For tools and tests; the binaries declare in parts (see
+    /// [`Topology::declare_events`]).
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        self.declare_dead_queue(channel).await?;
+        self.declare_events(channel).await
+    }
+
+    /// Declares the exchange, the events queue and its binding: what publishing and
+    /// consuming need. Idempotent, and on a cluster it needs only a majority of the
+    /// nodes (the events queue is a quorum queue).
+    pub async fn declare_events(&self, channel: &Channel) -> lapin::Result<()> {
         channel
             .exchange_declare(
                 self.exchange().into(),
@@ -72,18 +82,6 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-
-        // Dead letters: a classic durable queue. It is read by `dlq list` and
-        // `dlq replay`, which return what they do not take; a quorum queue would count
-        // those returns against its delivery limit (20 by default on RabbitMQ 4).
-        channel
-            .queue_declare(
-                self.dead_queue().into(),
-                durable(),
-                table(&[("x-queue-type", string("classic"))]),
-            )
-            .await?;
-
         channel
             .queue_declare(
                 self.events_queue().into(),
@@ -105,6 +103,22 @@ impl Topology {
                 "#".into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Declares the dead-letter queue: a classic durable queue. It is read by `dlq
+    /// list` and `dlq replay`, which return what they do not take; a quorum queue
+    /// would count those returns against its delivery limit (20 by default on
+    /// RabbitMQ 4). A classic queue lives on one node of a cluster: while that node
+    /// is down, declaring it fails (see [`is_home_node_down`]).
+    pub async fn declare_dead_queue(&self, channel: &Channel) -> lapin::Result<()> {
+        channel
+            .queue_declare(
+                self.dead_queue().into(),
+                durable(),
+                table(&[("x-queue-type", string("classic"))]),
             )
             .await?;
         Ok(())
@@ -144,6 +158,19 @@ impl Topology {
     }
 }
 
+/// Whether a declare failed because the queue exists and its node is down: RabbitMQ
+/// answers a declare of a classic durable queue whose home node is unreachable with
+/// 404 NOT_FOUND (a declare that is not passive has no other reason to).
+pub fn is_home_node_down(error: &lapin::Error) -> bool {
+    match error.kind() {
+        lapin::ErrorKind::ProtocolError(e) => matches!(
+            e.kind(),
+            lapin::protocol::AMQPErrorKind::Soft(lapin::protocol::AMQPSoftError::NOTFOUND)
+        ),
+        _ => false,
+    }
+}
+
 fn durable() -> QueueDeclareOptions {
     QueueDeclareOptions {
         durable: true,
@@ -177,5 +204,26 @@ mod tests {
             t.retry_queue(Duration::from_secs(30)),
             "acme.events.retry.30000ms"
         );
+    }
+
+    fn refused(kind: lapin::protocol::AMQPErrorKind) -> lapin::Error {
+        lapin::ErrorKind::ProtocolError(lapin::protocol::AMQPError::new(kind, "refused".into()))
+            .into()
+    }
+
+    #[test]
+    fn only_a_404_says_the_home_node_is_down() {
+        use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
+        assert!(is_home_node_down(&refused(AMQPErrorKind::Soft(
+            AMQPSoftError::NOTFOUND
+        ))));
+        assert!(!is_home_node_down(&refused(AMQPErrorKind::Soft(
+            AMQPSoftError::PRECONDITIONFAILED
+        ))));
+        assert!(!is_home_node_down(&refused(AMQPErrorKind::Hard(
+            AMQPHardError::CONNECTIONFORCED
+        ))));
+        let io: lapin::Error = std::io::Error::other("reset").into();
+        assert!(!is_home_node_down(&io));
     }
 }

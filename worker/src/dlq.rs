@@ -12,7 +12,8 @@ use lapin::{
 };
 use serde::Serialize;
 use shared::{
-    amqp,
+    amqp::{self, NodeRotation},
+    config::AmqpNodes,
     headers::{self, get_int, get_str},
     topology::Topology,
 };
@@ -111,8 +112,12 @@ pub struct DeadMessage {
     pub body: Vec<u8>,
 }
 
-async fn open(url: &str, topology: &Topology) -> anyhow::Result<(lapin::Connection, Channel, u32)> {
-    let conn = amqp::connect(url, "clerk-sync dlq")
+async fn open(
+    nodes: &AmqpNodes,
+    topology: &Topology,
+) -> anyhow::Result<(lapin::Connection, Channel, u32)> {
+    let (conn, _) = NodeRotation::new(nodes.clone())
+        .connect("clerk-sync dlq")
         .await
         .context("could not connect to RabbitMQ (check AMQP_URL)")?;
     let channel = conn.create_channel().await?;
@@ -147,8 +152,12 @@ async fn take(
 }
 
 /// Lists up to `limit` dead letters, oldest first, removing none.
-pub async fn list(url: &str, topology: &Topology, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
-    Ok(inspect(url, topology, limit)
+pub async fn list(
+    nodes: &AmqpNodes,
+    topology: &Topology,
+    limit: usize,
+) -> anyhow::Result<Vec<DeadLetter>> {
+    Ok(inspect(nodes, topology, limit)
         .await?
         .into_iter()
         .map(|m| m.letter)
@@ -157,11 +166,11 @@ pub async fn list(url: &str, topology: &Topology, limit: usize) -> anyhow::Resul
 
 /// Like [`list`], with each dead letter's properties and body.
 pub async fn inspect(
-    url: &str,
+    nodes: &AmqpNodes,
     topology: &Topology,
     limit: usize,
 ) -> anyhow::Result<Vec<DeadMessage>> {
-    let (conn, channel, count) = open(url, topology).await?;
+    let (conn, channel, count) = open(nodes, topology).await?;
     let mut out = Vec::new();
     for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
         let Some(msg) = take(&channel, topology).await? else {
@@ -184,12 +193,12 @@ pub async fn inspect(
 /// a fresh attempt budget and confirmed by the broker before it leaves the dead-letter
 /// queue. With `dry_run`, moves nothing and returns what would move.
 pub async fn replay(
-    url: &str,
+    nodes: &AmqpNodes,
     topology: &Topology,
     filter: &Filter,
     dry_run: bool,
 ) -> anyhow::Result<Vec<DeadLetter>> {
-    let (conn, channel, count) = open(url, topology).await?;
+    let (conn, channel, count) = open(nodes, topology).await?;
     let publisher = conn.create_channel().await?;
     publisher.confirm_select(Default::default()).await?;
     let mut moved = Vec::new();

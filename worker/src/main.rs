@@ -141,7 +141,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let settings = Settings::from_env()?;
             tracing::info!(
                 database = %config::redact_url(&settings.database_url),
-                amqp = %config::redact_url(&settings.amqp.url),
+                amqp = %settings.amqp.nodes,
                 prefix = %settings.amqp.prefix,
                 max_attempts = settings.max_attempts,
                 retry_delays = ?settings.retry_delays,
@@ -232,7 +232,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             let topology = Topology::new(amqp.prefix.clone());
             match command {
                 DlqCommand::List { limit, json } => {
-                    let letters = dlq::list(&amqp.url, &topology, limit).await?;
+                    let letters = dlq::list(&amqp.nodes, &topology, limit).await?;
                     if json {
                         for l in &letters {
                             println!("{}", serde_json::to_string(l)?);
@@ -254,7 +254,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         limit,
                         ..Default::default()
                     };
-                    let moved = dlq::replay(&amqp.url, &topology, &filter, dry_run).await?;
+                    let moved = dlq::replay(&amqp.nodes, &topology, &filter, dry_run).await?;
                     if dry_run {
                         print_table(&moved);
                         println!(

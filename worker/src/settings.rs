@@ -126,7 +126,10 @@ mod tests {
         let settings = Settings {
             database_url: "postgres://app:pg-hunter2@db/clerk?password=pg-hunter3".into(),
             amqp: AmqpSettings {
-                url: "amqp://app:mq-hunter2@rabbit/%2f".into(),
+                nodes: config::AmqpNodes::parse(
+                    "amqp://app:mq-hunter2@rabbit/%2f,amqp://app:mq-hunter4@rabbit2/%2f",
+                )
+                .expect("valid"),
                 prefix: "clerk".into(),
             },
             log: LogSettings::default(),

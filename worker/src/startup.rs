@@ -171,7 +171,7 @@ fn admin_state(settings: &Settings, pool: &db::PgPool) -> Option<AdminState> {
         token,
         Sources {
             pool: pool.clone(),
-            amqp_url: settings.amqp.url.clone(),
+            amqp_nodes: settings.amqp.nodes.clone(),
             topology,
             queues,
         },

@@ -280,7 +280,7 @@ async fn a_state_change_without_its_csrf_token_is_refused() {
         .expect("post");
     assert_eq!(out.status(), 403, "signing out needs the token too");
     assert_eq!(
-        dlq::list(integration::AMQP_URL, &t, 10)
+        dlq::list(&integration::nodes(None), &t, 10)
             .await
             .expect("list")
             .len(),
@@ -343,7 +343,7 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
     let letters = wait_for("the dead letter", Duration::from_secs(20), || {
         let t = t.clone();
         async move {
-            dlq::list(integration::AMQP_URL, &t, 10)
+            dlq::list(&integration::nodes(None), &t, 10)
                 .await
                 .ok()
                 .filter(|l| !l.is_empty())
@@ -442,7 +442,7 @@ async fn an_operator_replays_a_poisoned_event_in_a_browser() {
     assert_eq!(b.text("#events td.outcome").await, "applied");
     b.goto(&admin_url(&app, "/admin/events")).await;
     b.screenshot("admin-events.png").await;
-    assert!(dlq::list(integration::AMQP_URL, &t, 10)
+    assert!(dlq::list(&integration::nodes(None), &t, 10)
         .await
         .expect("list")
         .is_empty());

@@ -449,3 +449,37 @@ fn a_configuration_error_exits_2_in_every_command() {
         );
     }
 }
+
+#[test]
+fn a_bad_node_in_an_amqp_url_list_exits_2_with_one_line_and_no_password() {
+    let lists = [
+        (
+            "amqp://app:mq-s3cret@127.0.0.1:5672/%2f,,amqp://app:mq-s3cret@127.0.0.1:5674/%2f",
+            "node 2 of 3 is empty",
+        ),
+        (
+            "amqp://app:mq-s3cret@127.0.0.1:5672/%2f,amqp://app:mq-s3cret@127.0.0.1:port/%2f",
+            "node 2 of 2 (amqp://app:***@127.0.0.1:port/%2f) is not a valid AMQP URL",
+        ),
+    ];
+    for (list, reason) in lists {
+        for (name, args) in [("worker", &["run"][..]), ("receiver", &["serve"][..])] {
+            let (code, stderr) = run_with(
+                name,
+                args,
+                &[("AMQP_URL", list), ("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)],
+            );
+            assert_eq!(code, Some(2), "{name}: {stderr}");
+            assert_eq!(
+                stderr.trim().lines().count(),
+                1,
+                "{name}: one line: {stderr}"
+            );
+            assert!(
+                stderr.contains("AMQP_URL") && stderr.contains(reason),
+                "{name}: {stderr}"
+            );
+            assert!(!stderr.contains("mq-s3cret"), "{name}: {stderr}");
+        }
+    }
+}

@@ -52,7 +52,7 @@ async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
         "a dead letter leaves no row"
     );
 
-    let listed = dlq::list(integration::AMQP_URL, t, 10)
+    let listed = dlq::list(&integration::nodes(None), t, 10)
         .await
         .expect("dlq list");
     assert_eq!(listed.len(), 2);
@@ -149,7 +149,7 @@ async fn a_failing_event_is_retried_with_growing_delays_then_dead_lettered_and_r
     // Fix the cause, then replay that one.
     app.db.execute("DROP TRIGGER refuse ON users").await;
     let moved = dlq::replay(
-        integration::AMQP_URL,
+        &integration::nodes(None),
         &t,
         &Filter {
             ids: vec![cursed.clone()],
@@ -206,7 +206,7 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
             .collect()
     };
 
-    let dry = dlq::replay(integration::AMQP_URL, &t, &Filter::default(), true)
+    let dry = dlq::replay(&integration::nodes(None), &t, &Filter::default(), true)
         .await
         .expect("dry run");
     assert_eq!(ids(&dry), ["msg_a", "msg_b", "msg_c", "msg_d", "msg_e"]);
@@ -217,7 +217,7 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
     );
 
     let by_id = dlq::replay(
-        integration::AMQP_URL,
+        &integration::nodes(None),
         &t,
         &Filter {
             ids: vec!["msg_b".into()],
@@ -230,7 +230,7 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
     assert_eq!(ids(&by_id), ["msg_b"]);
 
     let by_type_limited = dlq::replay(
-        integration::AMQP_URL,
+        &integration::nodes(None),
         &t,
         &Filter {
             event_type: Some("user.created".into()),
@@ -243,7 +243,7 @@ async fn replay_filters_leave_the_rest_in_place_and_in_order() {
     .expect("by type");
     assert_eq!(ids(&by_type_limited), ["msg_a", "msg_c"]);
 
-    let left = dlq::list(integration::AMQP_URL, &t, 100)
+    let left = dlq::list(&integration::nodes(None), &t, 100)
         .await
         .expect("list");
     assert_eq!(ids(&left), ["msg_d", "msg_e"], "the rest stays, in order");

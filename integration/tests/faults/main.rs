@@ -654,3 +654,344 @@ async fn a_blocked_broker_stalls_no_consuming_and_sigterm_still_exits_within_10_
     // lifted (its publish was only blocked): Svix retries it with the same svix-id,
     // and the record makes the retry a duplicate. A 503 promises no 2xx, not absence.
 }
+
+/// Which part of the failover test a request was sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Before,
+    Failover,
+    After,
+    Rejoined,
+}
+
+const PHASES: [Phase; 4] = [
+    Phase::Before,
+    Phase::Failover,
+    Phase::After,
+    Phase::Rejoined,
+];
+
+/// What the stream of webhooks saw: every attempt's answer, by phase and receiver.
+#[derive(Default)]
+struct StreamLog {
+    /// (phase, receiver index, HTTP status; 0 when the request failed)
+    attempts: Vec<(Phase, usize, u16)>,
+    /// svix-ids that got a 200, with the user each one creates.
+    accepted: Vec<(String, String)>,
+    /// Attempts answered 200 in a row, over both receivers (reset by anything else).
+    streak: usize,
+}
+
+/// Shared between the stream task and the test.
+struct Stream {
+    phase: std::sync::Mutex<Phase>,
+    log: std::sync::Mutex<StreamLog>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Stream {
+    fn phase(&self) -> Phase {
+        *self.phase.lock().expect("phase")
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        *self.phase.lock().expect("phase") = phase;
+    }
+
+    fn accepted_in(&self, phase: Phase) -> usize {
+        let log = self.log.lock().expect("log");
+        log.attempts
+            .iter()
+            .filter(|(p, _, s)| *p == phase && *s == 200)
+            .count()
+    }
+
+    fn streak(&self) -> usize {
+        self.log.lock().expect("log").streak
+    }
+}
+
+/// Posts signed `user.created` events, two at a time (one to each receiver), until
+/// told to stop. A request that is not answered 200 is sent again with the same
+/// svix-id after 200 ms, as Svix retries.
+async fn stream_webhooks(stream: std::sync::Arc<Stream>, ports: [u16; 2]) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let mut n = 0usize;
+    while !stream.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let sends = ports.iter().enumerate().map(|(r, port)| {
+            n += 1;
+            let user = format!("user_failover_{n}");
+            let svix_id = format!("msg_failover_{n}_{}", integration::unique());
+            let body =
+                serde_json::to_vec(&event("user.created", &user, T0 + n as i64)).expect("json");
+            let url = format!("http://127.0.0.1:{port}{}", receiver::WEBHOOK_PATH);
+            let (http, stream) = (http.clone(), stream.clone());
+            async move {
+                loop {
+                    let phase = stream.phase();
+                    let headers = integration::signed_headers(
+                        integration::SECRET,
+                        &svix_id,
+                        chrono::Utc::now().timestamp(),
+                        &body,
+                    );
+                    let mut req = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone());
+                    for (k, v) in &headers {
+                        req = req.header(k.as_str(), v.as_str());
+                    }
+                    let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                    {
+                        let mut log = stream.log.lock().expect("log");
+                        log.attempts.push((phase, r, status));
+                        if status == 200 {
+                            log.streak += 1;
+                            log.accepted.push((svix_id.clone(), user.clone()));
+                        } else {
+                            log.streak = 0;
+                        }
+                    }
+                    if status == 200 {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        });
+        futures_util::future::join_all(sends.collect::<Vec<_>>()).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_node_that_leads_the_events_queue_goes_and_no_accepted_event_is_lost() {
+    use std::sync::{atomic::Ordering, Arc};
+
+    // Declared first, dropped last: whatever happens, one node again at the end.
+    let cluster = services::local_cluster();
+    let (members, running) = services::cluster_nodes(None);
+    assert_eq!(running.len(), 3, "three nodes run: {running:?}");
+    assert_eq!(members.len(), 3, "three members: {members:?}");
+
+    // Each binary gets all three nodes, in different orders (as a deployment would,
+    // to spread connections): one receiver and one worker start on each end.
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        batch_size: 50,
+        receiver_amqp_url: Some(cluster.amqp_url(&[0, 1, 2])),
+        ..Options::default()
+    })
+    .await;
+    let ports = [
+        app.receiver_port,
+        app.spawn_receiver(&cluster.amqp_url(&[1, 2, 0])).await,
+    ];
+    app.options.worker_amqp_url = Some(cluster.amqp_url(&[0, 1, 2]));
+    app.start_worker().await;
+    app.options.worker_amqp_url = Some(cluster.amqp_url(&[2, 0, 1]));
+    app.start_worker().await;
+    let ready = |port: u16| {
+        let http = app.http.clone();
+        async move {
+            http.get(format!("http://127.0.0.1:{port}/readyz"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16() == 200)
+                .unwrap_or(false)
+        }
+    };
+    wait_for("both receivers ready", Duration::from_secs(30), || async {
+        (ready(ports[0]).await && ready(ports[1]).await).then_some(())
+    })
+    .await;
+
+    let queue = app.broker.topology.events_queue();
+    let status = services::quorum_status(&cluster.nodes[1], &queue).expect("queue status");
+    let mut all = cluster.nodes.clone();
+    all.sort();
+    assert_eq!(
+        status.members, all,
+        "the events queue is replicated on all three nodes"
+    );
+    let leader = status.leader.clone();
+    let survivor = cluster
+        .nodes
+        .iter()
+        .find(|n| **n != leader)
+        .expect("another node")
+        .clone();
+    eprintln!("events queue {queue} is led by {leader}; stopping it");
+
+    let stream = Arc::new(Stream {
+        phase: std::sync::Mutex::new(Phase::Before),
+        log: Default::default(),
+        stop: Default::default(),
+    });
+    let streaming = tokio::spawn(stream_webhooks(stream.clone(), ports));
+    wait_for(
+        "a steady stream before",
+        Duration::from_secs(60),
+        || async { (stream.accepted_in(Phase::Before) >= 100).then_some(()) },
+    )
+    .await;
+    let applied = |text: &str| {
+        metric(
+            text,
+            "clerk_sync_worker_events_total",
+            &[("outcome", "applied")],
+        )
+    };
+
+    let applied_after_failover;
+    {
+        stream.set_phase(Phase::Failover);
+        let _stopped = services::stop_node(&leader);
+        // Failover is over when another node leads, both receivers are ready, both
+        // workers consume, and the receivers have answered 40 requests in a row 200.
+        let new_leader = wait_for("a new leader", Duration::from_secs(60), || async {
+            services::quorum_status(&survivor, &queue)
+                .map(|s| s.leader)
+                .filter(|l| *l != leader)
+        })
+        .await;
+        eprintln!("{new_leader} leads {queue} now");
+        wait_for("the failover to end", Duration::from_secs(90), || async {
+            let consuming = app
+                .workers
+                .iter()
+                .all(|w| w.metrics().consumer_connected.get() == 1);
+            (consuming && ready(ports[0]).await && ready(ports[1]).await && stream.streak() >= 40)
+                .then_some(())
+        })
+        .await;
+        stream.set_phase(Phase::After);
+        applied_after_failover = [
+            applied(&app.worker_metrics(0).await),
+            applied(&app.worker_metrics(1).await),
+        ];
+        wait_for("a steady stream after", Duration::from_secs(60), || async {
+            (stream.accepted_in(Phase::After) >= 200).then_some(())
+        })
+        .await;
+        // Both workers applied events after the failover.
+        for (i, before) in applied_after_failover.iter().enumerate() {
+            wait_for(
+                &format!("worker {i} applying after the failover"),
+                Duration::from_secs(30),
+                || async { (applied(&app.worker_metrics(i).await) > *before).then_some(()) },
+            )
+            .await;
+        }
+    } // The stopped node starts again here.
+
+    stream.set_phase(Phase::Rejoined);
+    wait_for(
+        "the cluster whole again",
+        Duration::from_secs(60),
+        || async {
+            let (_, running) = services::cluster_nodes(Some(&survivor));
+            let online = services::quorum_status(&survivor, &queue)
+                .map(|s| s.online.len())
+                .unwrap_or(0);
+            (running.len() == 3 && online == 3).then_some(())
+        },
+    )
+    .await;
+    wait_for(
+        "a steady stream rejoined",
+        Duration::from_secs(60),
+        || async { (stream.accepted_in(Phase::Rejoined) >= 100).then_some(()) },
+    )
+    .await;
+    stream.stop.store(true, Ordering::SeqCst);
+    streaming.await.expect("the stream ends");
+
+    // What the receivers answered, by phase.
+    let (attempts, accepted) = {
+        let log = stream.log.lock().expect("log");
+        (log.attempts.clone(), log.accepted.clone())
+    };
+    for phase in PHASES {
+        for r in 0..2 {
+            let of = |want: u16| {
+                attempts
+                    .iter()
+                    .filter(|(p, rr, s)| *p == phase && *rr == r && *s == want)
+                    .count()
+            };
+            let other = attempts
+                .iter()
+                .filter(|(p, rr, s)| *p == phase && *rr == r && *s != 200 && *s != 503)
+                .count();
+            eprintln!(
+                "{phase:?}, receiver {r}: {} answered 200, {} answered 503, {other} other",
+                of(200),
+                of(503)
+            );
+            assert_eq!(other, 0, "{phase:?}, receiver {r}: only 200 or 503");
+            if phase != Phase::Failover {
+                assert_eq!(
+                    of(503),
+                    0,
+                    "{phase:?}, receiver {r}: no 503 outside the failover"
+                );
+                assert!(of(200) > 0, "{phase:?}, receiver {r}: 200s");
+            }
+        }
+    }
+
+    // Every event that got a 200 is applied, exactly once.
+    let svix_ids: HashSet<&str> = accepted.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(svix_ids.len(), accepted.len(), "one 200 per event");
+    wait_for(
+        "every accepted event applied",
+        Duration::from_secs(120),
+        || async { (app.db.count("webhook_events").await == accepted.len() as i64).then_some(()) },
+    )
+    .await;
+    let events = app.db.events().await;
+    assert_eq!(events.len(), accepted.len(), "one record per event");
+    for e in &events {
+        assert!(
+            svix_ids.contains(e.svix_id.as_str()),
+            "{} was accepted",
+            e.svix_id
+        );
+        assert_eq!(e.outcome, "applied", "{}", e.svix_id);
+    }
+    assert_eq!(
+        app.db.count("users").await,
+        accepted.len() as i64,
+        "one row per event"
+    );
+    for (_, user) in accepted.iter().step_by(97) {
+        assert!(app.db.user(user).await.is_some(), "{user} has its row");
+    }
+    assert!(
+        app.broker
+            .peek(&app.broker.topology.dead_queue())
+            .await
+            .is_empty(),
+        "nothing dead-lettered"
+    );
+    for i in 0..2 {
+        assert_eq!(
+            app.workers[i].metrics().consumer_connected.get(),
+            1,
+            "worker {i} consumes"
+        );
+    }
+
+    // The test's queues go before the cluster does; then one node again.
+    app.stop_workers().await;
+    drop(app);
+    cluster.down();
+    let (members, running) = services::cluster_nodes(None);
+    assert_eq!(members, [services::main_node()], "one node again");
+    assert_eq!(running, members, "and it runs");
+}

@@ -15,7 +15,9 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 use serde::{Deserialize, Serialize};
-use shared::{amqp, db::PgPool, schema::webhook_events, topology::Topology};
+use shared::{
+    amqp::NodeRotation, config::AmqpNodes, db::PgPool, schema::webhook_events, topology::Topology,
+};
 
 use crate::dlq::{self, DeadLetter, Filter};
 
@@ -28,7 +30,7 @@ pub const PER_PAGE: i64 = 50;
 #[derive(Clone)]
 pub struct Sources {
     pub pool: PgPool,
-    pub amqp_url: String,
+    pub amqp_nodes: AmqpNodes,
     pub topology: Topology,
     /// The queues shown with their depth: (what it is, name).
     pub queues: Vec<(String, String)>,
@@ -222,7 +224,7 @@ impl Sources {
         let (outcomes, queues) = tokio::join!(outcomes, self.queue_depths());
         // Only after the depths: reading the dead letters holds them, unacked, and a
         // held message is not counted as in the queue.
-        let mut last_errors = dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        let mut last_errors = dlq::list(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
         // RFC 3339 in UTC sorts as text.
         last_errors.sort_by(|a, b| b.dead_at.cmp(&a.dead_at));
         last_errors.truncate(5);
@@ -240,8 +242,9 @@ impl Sources {
             messages: None,
             consumers: None,
         };
-        let conn = match amqp::connect(&self.amqp_url, "clerk-sync admin").await {
-            Ok(c) => c,
+        let rotation = NodeRotation::new(self.amqp_nodes.clone());
+        let conn = match rotation.connect("clerk-sync admin").await {
+            Ok((c, _)) => c,
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "operator page: RabbitMQ unreachable");
                 return self.queues.iter().map(|(r, n)| unknown(r, n)).collect();
@@ -328,7 +331,7 @@ impl Sources {
     }
 
     pub async fn dead_letters(&self, q: &DeadLetterQuery) -> anyhow::Result<DeadLetterList> {
-        let all = dlq::list(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        let all = dlq::list(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
         let scanned = all.len();
         let filter = q.filter();
         Ok(DeadLetterList {
@@ -340,7 +343,7 @@ impl Sources {
 
     /// The dead letter with this svix-id, if it is in the queue.
     pub async fn dead_letter(&self, svix_id: &str) -> anyhow::Result<Option<DeadLetterDetail>> {
-        let all = dlq::inspect(&self.amqp_url, &self.topology, SCAN_LIMIT).await?;
+        let all = dlq::inspect(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
         let Some(m) = all
             .into_iter()
             .find(|m| m.letter.svix_id.as_deref() == Some(svix_id))
@@ -382,7 +385,7 @@ impl Sources {
     /// Replays (or, dry, counts) with the code of `worker dlq replay`.
     pub async fn replay(&self, req: &ReplayRequest) -> anyhow::Result<ReplayResult> {
         let letters =
-            dlq::replay(&self.amqp_url, &self.topology, &req.filter(), req.dry_run).await?;
+            dlq::replay(&self.amqp_nodes, &self.topology, &req.filter(), req.dry_run).await?;
         if !req.dry_run {
             tracing::info!(
                 moved = letters.len(),

@@ -24,7 +24,7 @@ mod session;
 
 use std::{sync::Arc, time::Duration, time::Instant};
 
-use shared::{backoff::Backoff, db::PgPool, report::chain, topology::Topology};
+use shared::{amqp::NodeRotation, backoff::Backoff, db::PgPool, report::chain, topology::Topology};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
@@ -43,11 +43,14 @@ pub struct Consumer {
     tag: String,
     /// One republish in flight at a time (see `routing`).
     republish_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Which node of `AMQP_URL` the next session connects to.
+    nodes: Arc<NodeRotation>,
 }
 
 impl Consumer {
     pub fn new(settings: Settings, pool: PgPool, metrics: Metrics) -> Self {
         let topology = Topology::new(settings.amqp.prefix.clone());
+        let nodes = Arc::new(NodeRotation::new(settings.amqp.nodes.clone()));
         let policy = RetryPolicy {
             max_attempts: settings.max_attempts,
             delays: settings.retry_delays.clone(),
@@ -60,11 +63,13 @@ impl Consumer {
             policy,
             tag: format!("clerk-sync-worker-{}", uuid::Uuid::new_v4().simple()),
             republish_turn: Arc::default(),
+            nodes,
         }
     }
 
     /// Consumes until `stop` is cancelled, reconnecting to RabbitMQ with a capped
-    /// backoff whenever the connection is lost. Returns once in-flight events are
+    /// backoff whenever the connection is lost (to the next node of `AMQP_URL`
+    /// first, see `session`). Returns once in-flight events are
     /// finished and the connection is closed.
     pub async fn run(&self, stop: CancellationToken) {
         let mut backoff = Backoff::default();

@@ -1,12 +1,15 @@
-//! One session with RabbitMQ: connect, declare the topology, consume in batches with
-//! up to `WORKER_CONCURRENCY` in flight, and on stop finish them and close.
+//! One session with RabbitMQ: connect to the first node of `AMQP_URL` that answers
+//! (after a lost session, starting with the next one), declare the topology, consume
+//! in batches with up to `WORKER_CONCURRENCY` in flight, and on stop finish them and
+//! close.
 
 use futures_util::{stream::FuturesUnordered, StreamExt};
+use lapin::Connection;
 use lapin::{
     options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
     types::FieldTable,
 };
-use shared::{amqp, report::chain};
+use shared::{amqp, report::chain, topology};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -15,6 +18,8 @@ use super::{acks::Acks, Consumer};
 /// Why a session with the broker ended.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SessionError {
+    #[error("no RabbitMQ node answered")]
+    Connect(#[from] amqp::ConnectError),
     #[error("RabbitMQ failed")]
     Broker(#[from] lapin::Error),
     #[error("RabbitMQ closed the consumer")]
@@ -28,14 +33,27 @@ pub(crate) enum SessionError {
 impl Consumer {
     /// Runs one session. `Ok` when stopped, an error when the connection is lost.
     pub(super) async fn session(&self, stop: &CancellationToken) -> Result<(), SessionError> {
-        let conn = amqp::connect(&self.settings.amqp.url, "clerk-sync worker").await?;
+        let (conn, node) = self.nodes.connect("clerk-sync worker").await?;
+        let result = self.session_on(conn, stop).await;
+        if result.is_err() {
+            // The next session starts with the next node: this one may be gone.
+            self.nodes.lost(node);
+        }
+        result
+    }
+
+    async fn session_on(
+        &self,
+        conn: Connection,
+        stop: &CancellationToken,
+    ) -> Result<(), SessionError> {
         // Republishing on a connection of its own: under a memory or disk alarm
         // RabbitMQ blocks the connections that publish, and consuming and acking must
-        // go on meanwhile.
-        let publishing =
-            amqp::connect(&self.settings.amqp.url, "clerk-sync worker (republish)").await?;
+        // go on meanwhile. It tries the consuming connection's node first.
+        let (publishing, _) = self.nodes.connect("clerk-sync worker (republish)").await?;
         let publisher = publishing.create_channel().await?;
-        self.topology.declare(&publisher).await?;
+        self.declare_dead_queue(&publishing).await?;
+        self.topology.declare_events(&publisher).await?;
         self.topology
             .declare_retry_queues(&publisher, &self.settings.retry_delays)
             .await?;
@@ -122,5 +140,35 @@ impl Consumer {
             warn!("could not close the republishing connection cleanly");
         }
         result
+    }
+}
+
+impl Consumer {
+    /// Declares the dead-letter queue on a channel of its own. It is a classic queue,
+    /// which lives on one node of a cluster: while that node is down RabbitMQ refuses
+    /// the declare (the queue exists), and consuming goes on without it. An original
+    /// is acked only once its republish is confirmed and not returned (`routing`), so
+    /// whatever the broker does with a dead-letter republish meanwhile, the event is
+    /// not lost.
+    async fn declare_dead_queue(&self, conn: &Connection) -> Result<(), SessionError> {
+        let channel = conn.create_channel().await?;
+        match self.topology.declare_dead_queue(&channel).await {
+            Ok(()) => {
+                if let Err(e) = channel.close(200, "declared".into()).await {
+                    warn!(error = %chain(&e), "could not close the declaring channel");
+                }
+                Ok(())
+            }
+            Err(e) if topology::is_home_node_down(&e) => {
+                warn!(
+                    queue = %self.topology.dead_queue(),
+                    error = %chain(&e),
+                    "the dead-letter queue's RabbitMQ node is down: not declared again; \
+                     consuming goes on, dead-lettering waits for that node"
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
