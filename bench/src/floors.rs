@@ -63,7 +63,7 @@ pub async fn consume(b: &Bench, n: usize) -> anyhow::Result<Floor> {
             .context("consumer ended")??;
         got += 1;
         bytes += d.data.len();
-        if got % 200 == 0 || got == n {
+        if got.is_multiple_of(200) || got == n {
             ch.basic_ack(d.delivery_tag, BasicAckOptions { multiple: true })
                 .await?;
         }

@@ -58,15 +58,31 @@ pub async fn publish_ceiling(
     concurrency: usize,
     secs: Duration,
 ) -> anyhow::Result<Floor> {
+    publish(b, concurrency, 1, secs).await
+}
+
+/// Confirmed publishes by `concurrency` publishers spread over `channels` channels of
+/// one connection, each publisher waiting for its confirm before the next publish.
+pub async fn publish(
+    b: &Bench,
+    concurrency: usize,
+    channels: usize,
+    secs: Duration,
+) -> anyhow::Result<Floor> {
     let beam = cpu::rabbitmq_pid()?;
-    let ch = b.channel().await?;
-    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let conn = shared::amqp::connect(crate::setup::AMQP_URL, "clerk-sync bench").await?;
+    let mut chans = Vec::new();
+    for _ in 0..channels.max(1) {
+        let ch = conn.create_channel().await?;
+        ch.confirm_select(ConfirmSelectOptions::default()).await?;
+        chans.push(ch);
+    }
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..1000).map(body).collect());
     let done = Arc::new(AtomicU64::new(0));
     let stop_at = Instant::now() + secs;
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let ch = ch.clone();
+        let ch = chans[t % chans.len()].clone();
         let bodies = bodies.clone();
         let done = done.clone();
         let exchange = b.topology.exchange();

@@ -72,7 +72,13 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
         None,
     ));
 
-    let consumed_n = 20_000;
+    eprintln!(
+        "floor: confirmed publishes as the receiver makes them (32 channels, one in flight each)"
+    );
+    let publish_32 = load::publish(bench, 32, 32, secs).await?;
+    bench.purge().await?;
+
+    let consumed_n = 50_000;
     eprintln!("floor: a raw consumer draining {consumed_n} events (prefetch 500, ack per 200)");
     let consume = floors::consume(bench, consumed_n).await?;
     table.push(Row::rate(
@@ -187,6 +193,13 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
         publish.server,
         "RabbitMQ per raw confirmed publish, 64 in flight",
         Some(0.8),
+    );
+    cpu.push_spent(
+        "(detail) RabbitMQ per raw confirmed publish, 32 channels, one in flight each",
+        publish_32.server,
+        publish.server,
+        "the same, 64 in flight on one channel",
+        None,
     );
     let (_, w) = drains.last().context("a drain ran")?;
     cpu.push_spent(
