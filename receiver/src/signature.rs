@@ -1,7 +1,7 @@
 //! Svix signature verification against one or several signing secrets.
 //!
 //! Verification follows `svix::webhooks::Webhook::verify` step for step (see
-//! [`Key::verify`]) but computes the HMAC-SHA256 with aws-lc, which uses this
+//! `Key::verify`) but computes the HMAC-SHA256 with aws-lc, which uses this
 //! CPU's SHA extensions; svix's pure-Rust SHA-256 does not, and was the largest
 //! item of the receiver's profile. A test checks both give the same answer on
 //! valid, tampered, expired, future and malformed requests. Signing (`receiver
