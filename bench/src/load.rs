@@ -15,10 +15,12 @@ use lapin::{
     BasicProperties,
 };
 use svix::webhooks::Webhook;
-use worker::apply::{apply_batch, EventToApply, Payloads};
+use worker::apply::apply_batch;
 
 use crate::{
-    setup::{free_port, peak_rss_kb, stop, Bench, SECRET},
+    cpu::{self, Snapshot, Spent},
+    floors::{self, Floor},
+    setup::{binary, free_port, peak_rss_kb, stop, Bench, SECRET},
     stats::percentile,
 };
 
@@ -49,16 +51,41 @@ fn properties(svix_id: &str) -> BasicProperties {
 }
 
 /// Confirmed persistent publishes per second, `concurrency` publishers on one
-/// confirm channel (as the receiver publishes).
-pub async fn publish_ceiling(b: &Bench, concurrency: usize, secs: Duration) -> anyhow::Result<f64> {
-    let ch = b.channel().await?;
-    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+/// confirm channel (`concurrency` publishes in flight), with the CPU they cost this
+/// process (the client) and RabbitMQ.
+pub async fn publish_ceiling(
+    b: &Bench,
+    concurrency: usize,
+    secs: Duration,
+) -> anyhow::Result<Floor> {
+    publish(b, concurrency, 1, secs).await
+}
+
+/// Confirmed publishes by `concurrency` publishers spread over `channels` channels of
+/// one connection, each publisher waiting for its confirm before the next publish.
+pub async fn publish(
+    b: &Bench,
+    concurrency: usize,
+    channels: usize,
+    secs: Duration,
+) -> anyhow::Result<Floor> {
+    let beam = cpu::rabbitmq_pid()?;
+    let (conn, _) = shared::amqp::NodeRotation::new(b.nodes.clone())
+        .connect("clerk-sync bench")
+        .await
+        .with_context(|| format!("RabbitMQ at {}", b.nodes))?;
+    let mut chans = Vec::new();
+    for _ in 0..channels.max(1) {
+        let ch = conn.create_channel().await?;
+        ch.confirm_select(ConfirmSelectOptions::default()).await?;
+        chans.push(ch);
+    }
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..1000).map(body).collect());
     let done = Arc::new(AtomicU64::new(0));
     let stop_at = Instant::now() + secs;
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let ch = ch.clone();
+        let ch = chans[t % chans.len()].clone();
         let bodies = bodies.clone();
         let done = done.clone();
         let exchange = b.topology.exchange();
@@ -86,56 +113,39 @@ pub async fn publish_ceiling(b: &Bench, concurrency: usize, secs: Duration) -> a
             Ok::<_, anyhow::Error>(())
         }));
     }
+    let (own0, beam0) = (cpu::own_snapshot(), Snapshot::of([beam]));
     let started = Instant::now();
     for t in tasks {
         t.await??;
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let elapsed = started.elapsed();
+    let (own1, beam1) = (cpu::own_snapshot(), Snapshot::of([beam]));
+    let n = done.load(Ordering::Relaxed);
+    Ok(Floor {
+        rate: n as f64 / elapsed.as_secs_f64(),
+        client: Spent::new(own1.seconds_since(&own0), n),
+        server: Spent::new(beam1.seconds_since(&beam0), n),
+    })
 }
 
-/// Events per second the worker's SQL sustains, in batches of `batch`, on
-/// `connections` connections at once (as many as the worker has batches in flight).
+/// Events per second the worker's SQL (`apply_batch`, as the worker calls it)
+/// sustains in batches of `batch` on `connections` connections at once, and the CPU
+/// it costs Postgres.
 pub async fn sql_ceiling(
     b: &Bench,
     n: usize,
     batch: usize,
     connections: usize,
-) -> anyhow::Result<f64> {
-    let events: Vec<_> = (0..n)
-        .map(|i| {
-            let env = shared::event::Envelope::parse(&body(i)).context("envelope")?;
-            EventToApply::from_envelope(
-                &format!("msg_sql_{i}"),
-                env,
-                Some(chrono::Utc::now()),
-                1,
-                Payloads::Discard,
-            )
-            .map_err(|e| anyhow::anyhow!(e))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let batches: Vec<Vec<_>> = events.chunks(batch).map(<[_]>::to_vec).collect();
-    let mut shares: Vec<Vec<Vec<_>>> = (0..connections.max(1)).map(|_| Vec::new()).collect();
-    for (i, chunk) in batches.into_iter().enumerate() {
-        shares[i % connections.max(1)].push(chunk);
-    }
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for share in shares {
-        let mut conn = b.conn()?;
-        tasks.push(tokio::task::spawn_blocking(move || {
-            for chunk in share {
-                for r in apply_batch(&mut conn, &chunk)? {
-                    r?;
-                }
-            }
-            Ok::<_, anyhow::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+) -> anyhow::Result<Floor> {
+    let events = floors::events(n, "sql")?;
+    let batches: Vec<Vec<_>> = events.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
+    floors::sql_phase(b, floors::deal(batches, connections), n, |conn, chunk| {
+        for r in apply_batch(conn, chunk)? {
+            r?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub struct Throughput {
@@ -144,6 +154,10 @@ pub struct Throughput {
     pub p99: Duration,
     pub peak_rss_kb: u64,
     pub failures: u64,
+    /// CPU of the server process, per accepted request.
+    pub server: Spent,
+    /// CPU of RabbitMQ, per accepted request.
+    pub rabbitmq: Spent,
 }
 
 fn signed_request(
@@ -177,10 +191,11 @@ async fn wait_ready(http: &reqwest::Client, port: u16) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    anyhow::bail!("receiver did not become ready")
+    anyhow::bail!("server on port {port} did not become ready")
 }
 
-/// Accepted webhooks per second and latency at `concurrency` connections.
+/// Accepted webhooks per second and latency at `concurrency` connections, for the
+/// release `receiver`.
 pub async fn receiver_throughput(
     b: &Bench,
     concurrency: usize,
@@ -188,7 +203,35 @@ pub async fn receiver_throughput(
 ) -> anyhow::Result<Throughput> {
     let port = free_port()?;
     let child = b.spawn_receiver(port)?;
-    let pid = child.id();
+    let result = http_load(child.id(), port, concurrency, secs).await;
+    stop(child);
+    result
+}
+
+/// The same load against `bench-sink`, the HTTP floor.
+pub async fn sink_throughput(concurrency: usize, secs: Duration) -> anyhow::Result<Throughput> {
+    let port = free_port()?;
+    let child = std::process::Command::new(binary("bench-sink")?)
+        .env_clear()
+        .env("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let result = http_load(child.id(), port, concurrency, secs).await;
+    stop(child);
+    result
+}
+
+/// `concurrency` keep-alive connections posting distinct signed `user.created`
+/// events to the server `pid` listening on `port`: one second of warm-up, then
+/// `secs` measured (rate, latency, and CPU of the server and of RabbitMQ).
+async fn http_load(
+    pid: u32,
+    port: u16,
+    concurrency: usize,
+    secs: Duration,
+) -> anyhow::Result<Throughput> {
+    let beam = cpu::rabbitmq_pid()?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -197,22 +240,26 @@ pub async fn receiver_throughput(
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..5000).map(body).collect());
     let hook = Arc::new(Webhook::new(SECRET)?);
     let stopping = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (http, url, bodies, hook, stopping, failures) = (
+        let (http, url, bodies, hook, stopping, measuring, accepted, failures) = (
             http.clone(),
             url.clone(),
             bodies.clone(),
             hook.clone(),
             stopping.clone(),
+            measuring.clone(),
+            accepted.clone(),
             failures.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = t;
             while !stopping.load(Ordering::Relaxed) {
-                let id = format!("msg_recv_{t}_{n}");
+                let id = format!("msg_recv_{port}_{t}_{n}");
                 let req =
                     signed_request(&http, &hook, &url, &id, bodies[n % bodies.len()].clone())?;
                 let started = Instant::now();
@@ -222,7 +269,10 @@ pub async fn receiver_throughput(
                     .map(|r| r.status().is_success())
                     .unwrap_or(false);
                 if ok {
-                    latencies.push(started.elapsed());
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    if measuring.load(Ordering::Relaxed) {
+                        latencies.push(started.elapsed());
+                    }
                 } else {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
@@ -231,41 +281,52 @@ pub async fn receiver_throughput(
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
-    // One second of warm-up is measured separately and dropped.
+    // One second of warm-up, not measured.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let (server0, beam0, n0) = (
+        Snapshot::of([pid]),
+        Snapshot::of([beam]),
+        accepted.load(Ordering::Relaxed),
+    );
     let started = Instant::now();
     tokio::time::sleep(secs).await;
+    let (server1, beam1, n1) = (
+        Snapshot::of([pid]),
+        Snapshot::of([beam]),
+        accepted.load(Ordering::Relaxed),
+    );
+    let elapsed = started.elapsed();
     stopping.store(true, Ordering::Relaxed);
-    let elapsed_measured = started.elapsed();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
     }
-    let total_elapsed = elapsed_measured + Duration::from_secs(1);
     let rss = peak_rss_kb(pid);
-    stop(child);
     all.sort();
+    let n = n1 - n0;
     Ok(Throughput {
-        rate: all.len() as f64 / total_elapsed.as_secs_f64(),
+        rate: n as f64 / elapsed.as_secs_f64(),
         p50: percentile(&all, 50.0),
         p99: percentile(&all, 99.0),
         peak_rss_kb: rss,
         failures: failures.load(Ordering::Relaxed),
+        server: Spent::new(server1.seconds_since(&server0), n),
+        rabbitmq: Spent::new(beam1.seconds_since(&beam0), n),
     })
 }
 
 pub struct Drain {
     pub rate: f64,
     pub peak_rss_kb: u64,
+    /// CPU per drained event: the worker, RabbitMQ, Postgres backends.
+    pub worker: Spent,
+    pub rabbitmq: Spent,
+    pub postgres: Spent,
 }
 
-/// Fills the events queue with `n` events, then times a worker draining it.
-pub async fn worker_drain(
-    b: &Bench,
-    n: usize,
-    batch: usize,
-    concurrency: usize,
-) -> anyhow::Result<Drain> {
+/// Puts `n` events in the events queue, confirmed, 2,000 in flight at most.
+pub async fn fill_queue(b: &Bench, n: usize, tag: &str) -> anyhow::Result<()> {
     let ch = b.channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     let exchange = b.topology.exchange();
@@ -278,22 +339,44 @@ pub async fn worker_drain(
                     "user.created".into(),
                     BasicPublishOptions::default(),
                     &body(i),
-                    properties(&format!("msg_drain_{n}_{i}")),
+                    properties(&format!("msg_{tag}_{n}_{i}")),
                 )
                 .await?;
             drop(confirm);
         }
         ch.wait_for_confirms().await?;
     }
+    let _ = ch.close(200, "filled".into()).await;
+    Ok(())
+}
+
+/// Fills the events queue with `n` events, then times a worker draining it, from
+/// its first commit to its last.
+pub async fn worker_drain(
+    b: &Bench,
+    n: usize,
+    batch: usize,
+    concurrency: usize,
+) -> anyhow::Result<Drain> {
+    fill_queue(b, n, "drain").await?;
+    let beam = cpu::rabbitmq_pid()?;
     let child = b.spawn_worker(batch, concurrency)?;
     let pid = child.id();
     let mut conn = b.conn()?;
+    let own = cpu::backend_pid(&mut conn)?;
     let mut first_seen = None;
+    let mut backends = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         let count = b.count_events(&mut conn)?;
         if count > 0 && first_seen.is_none() {
-            first_seen = Some((Instant::now(), count));
+            backends = cpu::postgres_backends(&mut conn, &b.db_name(), &[own])?;
+            let snap = (
+                Snapshot::of([pid]),
+                Snapshot::of([beam]),
+                Snapshot::of(backends.clone()),
+            );
+            first_seen = Some((Instant::now(), b.count_events(&mut conn)?, snap));
         }
         if count >= n as i64 {
             break;
@@ -302,13 +385,21 @@ pub async fn worker_drain(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let finished = Instant::now();
+    let (w1, r1, p1) = (
+        Snapshot::of([pid]),
+        Snapshot::of([beam]),
+        Snapshot::of(backends),
+    );
     let rss = peak_rss_kb(pid);
     stop(child);
-    let (t0, c0) = first_seen.unwrap_or((finished, 0));
-    let drained = (n as i64 - c0) as f64;
+    let (t0, c0, (w0, r0, p0)) = first_seen.context("no event was applied")?;
+    let drained = u64::try_from(n as i64 - c0).unwrap_or(0);
     Ok(Drain {
-        rate: drained / finished.duration_since(t0).as_secs_f64().max(1e-3),
+        rate: drained as f64 / finished.duration_since(t0).as_secs_f64().max(1e-3),
         peak_rss_kb: rss,
+        worker: Spent::new(w1.seconds_since(&w0), drained),
+        rabbitmq: Spent::new(r1.seconds_since(&r0), drained),
+        postgres: Spent::new(p1.seconds_since(&p0), drained),
     })
 }
 

@@ -5,6 +5,8 @@
 //! database and `AMQP_PREFIX`, both removed at the end. Starts the release
 //! `receiver` and `worker` binaries built beside it.
 
+mod cpu;
+mod floors;
 mod load;
 mod setup;
 mod stats;
@@ -16,7 +18,7 @@ use clap::Parser;
 
 use crate::{
     setup::Bench,
-    stats::{Row, Table},
+    stats::{CpuTable, Row, Table},
 };
 
 #[derive(Parser, Debug, Clone)]
@@ -55,74 +57,123 @@ async fn main() -> anyhow::Result<()> {
     let bench = Bench::new(&args).await.context("setting up")?;
     let result = run(&bench, &args).await;
     bench.cleanup().await;
-    let table = result?;
-    println!("\n{table}");
+    let (table, cpu) = result?;
+    println!("\n{table}\n{cpu}");
     Ok(())
 }
 
-async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
+async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
     let mut table = Table::default();
+    let mut cpu = CpuTable::default();
     let secs = Duration::from_secs(args.seconds);
 
     eprintln!(
-        "ceiling: confirmed persistent publishes to a quorum queue ({} publishers, {} node(s): {})",
+        "ceiling and floor: confirmed persistent publishes to a quorum queue ({} in flight, {} node(s): {})",
         args.concurrency,
         bench.nodes.len(),
         bench.nodes
     );
-    let ceiling_publish = load::publish_ceiling(bench, args.concurrency, secs).await?;
+    let publish = load::publish_ceiling(bench, args.concurrency, secs).await?;
     bench.purge().await?;
     table.push(Row::rate(
         "ceiling: confirmed publishes/s (lapin, quorum queue)",
-        ceiling_publish,
+        publish.rate,
         None,
     ));
     if args.publish_ceiling_only {
-        return Ok(table);
+        return Ok((table, cpu));
     }
+
+    eprintln!(
+        "floor: confirmed publishes as the receiver makes them (32 channels, one in flight each)"
+    );
+    let publish_32 = load::publish(bench, 32, 32, secs).await?;
+    bench.purge().await?;
+
+    let consumed_n = 50_000;
+    eprintln!("floor: a raw consumer draining {consumed_n} events (prefetch 500, ack per 200)");
+    let consume = floors::consume(bench, consumed_n).await?;
+    table.push(Row::rate(
+        "floor: raw consumer events/s",
+        consume.rate,
+        None,
+    ));
+
+    eprintln!(
+        "floor: the least SQL, batches of {} on {} connections",
+        args.batch_size, args.concurrency_db
+    );
+    let sql_floor = floors::sql(bench, 20_000, args.batch_size, args.concurrency_db).await?;
+    bench.truncate().await?;
+    table.push(Row::rate(
+        "floor: least SQL events/s (two statements per batch)",
+        sql_floor.rate,
+        None,
+    ));
 
     eprintln!(
         "ceiling: the worker's SQL, straight against Postgres, batches of {} on {} connections",
         args.batch_size, args.concurrency_db
     );
-    let ceiling_sql =
-        load::sql_ceiling(bench, 20_000, args.batch_size, args.concurrency_db).await?;
+    let sql = load::sql_ceiling(bench, 20_000, args.batch_size, args.concurrency_db).await?;
     bench.truncate().await?;
     table.push(Row::rate(
         &format!(
             "ceiling: worker SQL events/s ({} connections)",
             args.concurrency_db
         ),
-        ceiling_sql,
+        sql.rate,
         None,
     ));
+
+    eprintln!(
+        "floor: HTTP sink (aws-lc HMAC, answers 200), {} connections for {secs:?}",
+        args.concurrency
+    );
+    let sink = load::sink_throughput(args.concurrency, secs).await?;
+    table.push(Row::rate("floor: HTTP sink requests/s", sink.rate, None));
 
     eprintln!("receiver: {} connections for {secs:?}", args.concurrency);
     let r = load::receiver_throughput(bench, args.concurrency, secs).await?;
     bench.purge().await?;
-    table.push(Row::rate(
-        "receiver: accepted webhooks/s",
-        r.rate,
-        Some(ceiling_publish),
-    ));
+    table.push(
+        Row::rate("receiver: accepted webhooks/s", r.rate, Some(publish.rate)).at_least_of_ceiling(
+            r.rate,
+            publish.rate,
+            0.6,
+        ),
+    );
     table.push(Row::millis("receiver: latency p50", r.p50));
-    table.push(Row::millis("receiver: latency p99", r.p99));
-    table.push(Row::megabytes("receiver: peak RSS", r.peak_rss_kb));
+    table.push(Row::millis("receiver: latency p99", r.p99).at_most(
+        r.p99.as_secs_f64() * 1000.0,
+        10.0,
+        "10 ms",
+    ));
+    table.push(Row::megabytes("receiver: peak RSS", r.peak_rss_kb).at_most(
+        r.peak_rss_kb as f64 / 1024.0,
+        25.0,
+        "25 MB",
+    ));
     table.push(Row::count("receiver: non-2xx answers", r.failures as f64));
 
+    let mut drains = Vec::new();
     for n in [10_000, args.backlog] {
         eprintln!("worker: drain a backlog of {n} events");
         let w = load::worker_drain(bench, n, args.batch_size, args.concurrency_db).await?;
         bench.truncate().await?;
-        table.push(Row::rate(
-            &format!("worker: drain events/s ({n} backlog)"),
-            w.rate,
-            Some(ceiling_sql),
-        ));
+        table.push(
+            Row::rate(
+                &format!("worker: drain events/s ({n} backlog)"),
+                w.rate,
+                Some(sql.rate),
+            )
+            .at_least(w.rate, 10_000.0, "10000/s"),
+        );
         table.push(Row::megabytes(
             &format!("worker: peak RSS ({n} backlog)"),
             w.peak_rss_kb,
         ));
+        drains.push((n, w));
     }
 
     eprintln!("end to end: {} events/s for {secs:?}", args.rate);
@@ -130,7 +181,99 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<Table> {
     let e = load::end_to_end(bench, args.rate, secs, args.batch_size, args.concurrency_db).await?;
     eprintln!("end to end took {:?}", started.elapsed());
     table.push(Row::millis("end to end: POST to applied, p50", e.p50));
-    table.push(Row::millis("end to end: POST to applied, p99", e.p99));
+    table.push(
+        Row::millis("end to end: POST to applied, p99", e.p99).at_most(
+            e.p99.as_secs_f64() * 1000.0,
+            15.0,
+            "15 ms",
+        ),
+    );
     table.push(Row::rate("end to end: offered events/s", e.rate, None));
-    Ok(table)
+
+    // CPU per event beside the floors. The worker's figures are the largest backlog's.
+    let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
+    cpu.push(
+        "receiver process",
+        r.server.micros_per_event(),
+        receiver_floor,
+        "bench-sink + raw confirmed publisher (client)",
+        Some(0.6),
+    );
+    cpu.push_spent(
+        "RabbitMQ per accepted webhook",
+        r.rabbitmq,
+        publish.server,
+        "RabbitMQ per raw confirmed publish, 64 in flight",
+        Some(0.8),
+    );
+    cpu.push_spent(
+        "(detail) RabbitMQ per raw confirmed publish, 32 channels, one in flight each",
+        publish_32.server,
+        publish.server,
+        "the same, 64 in flight on one channel",
+        None,
+    );
+    let (_, w) = drains.last().context("a drain ran")?;
+    cpu.push_spent(
+        "worker process",
+        w.worker,
+        consume.client,
+        "raw consumer, prefetch 500, ack multiple per 200",
+        Some(0.5),
+    );
+    cpu.push_spent(
+        "RabbitMQ per delivered event",
+        w.rabbitmq,
+        consume.server,
+        "RabbitMQ delivering to the raw consumer",
+        None,
+    );
+    cpu.push_spent(
+        "Postgres per event",
+        w.postgres,
+        sql_floor.server,
+        "two multi-row statements per 200 events, 2 sessions",
+        Some(0.85),
+    );
+    let ours = r.server.micros_per_event()
+        + r.rabbitmq.micros_per_event()
+        + w.worker.micros_per_event()
+        + w.rabbitmq.micros_per_event()
+        + w.postgres.micros_per_event();
+    let floor = receiver_floor
+        + publish.server.micros_per_event()
+        + consume.client.micros_per_event()
+        + consume.server.micros_per_event()
+        + sql_floor.server.micros_per_event();
+    cpu.push(
+        "whole pipeline",
+        ours,
+        floor,
+        "the sum of the floors above",
+        Some(0.75),
+    );
+    cpu.note(format!(
+        "receiver floor = HTTP sink {:.1} + publishing client {:.1}; \
+         the raw consumer floor is {:.1} in its client; the load generator is not counted",
+        sink.server.micros_per_event(),
+        publish.client.micros_per_event(),
+        consume.client.micros_per_event(),
+    ));
+    cpu.push_spent(
+        "(detail) Postgres, worker SQL without RabbitMQ",
+        sql.server,
+        sql_floor.server,
+        "apply_batch straight against Postgres",
+        None,
+    );
+    for (n, d) in &drains {
+        cpu.push_spent(
+            &format!("(detail) worker process, {n} backlog"),
+            d.worker,
+            consume.client,
+            "",
+            None,
+        );
+    }
+    Ok((table, cpu))
 }

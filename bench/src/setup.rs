@@ -62,6 +62,15 @@ impl Bench {
         Ok(conn.create_channel().await?)
     }
 
+    /// The name of the bench's database.
+    pub fn db_name(&self) -> String {
+        self.db_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn conn(&self) -> anyhow::Result<PgConnection> {
         Ok(PgConnection::establish(&self.db_url)?)
     }
