@@ -95,6 +95,8 @@ impl Default for Options {
 
 /// A receiver and workers on their own database and prefix.
 pub struct TestApp {
+    /// The receivers started by [`TestApp::spawn`] and [`TestApp::spawn_receiver`].
+    receivers: Vec<actix_web::dev::ServerHandle>,
     pub db: TestDb,
     pub broker: TestBroker,
     pub options: Options,
@@ -112,6 +114,7 @@ impl TestApp {
             d.extend(options.retry_delays.iter().copied());
         }
         let mut app = Self {
+            receivers: Vec::new(),
             receiver_port: 0,
             workers: Vec::new(),
             http: reqwest::Client::new(),
@@ -175,7 +178,7 @@ impl TestApp {
         }
     }
 
-    async fn start_receiver(&self) -> u16 {
+    async fn start_receiver(&mut self) -> u16 {
         let app = Application::build(self.receiver_settings())
             .await
             .expect("receiver starts");
@@ -188,13 +191,14 @@ impl TestApp {
                 "receiver connected to RabbitMQ"
             );
         }
+        self.receivers.push(app.server_handle());
         tokio::spawn(app.run_until_stopped());
         port
     }
 
     /// Starts one more receiver of this deployment with `AMQP_URL` = `amqp_url` (one
     /// URL or a list), waits until it is connected, and returns its port.
-    pub async fn spawn_receiver(&self, amqp_url: &str) -> u16 {
+    pub async fn spawn_receiver(&mut self, amqp_url: &str) -> u16 {
         let mut settings = self.receiver_settings();
         settings.amqp.nodes = nodes(Some(amqp_url));
         let app = Application::build(settings).await.expect("receiver starts");
@@ -205,6 +209,7 @@ impl TestApp {
             "receiver connected to RabbitMQ"
         );
         let port = app.port();
+        self.receivers.push(app.server_handle());
         tokio::spawn(app.run_until_stopped());
         port
     }
@@ -298,6 +303,16 @@ impl TestApp {
             .expect("readyz reachable");
         let status = res.status().as_u16();
         (status, res.json().await.expect("readyz answers JSON"))
+    }
+
+    /// Stops the receivers and the workers gracefully, so that none of them connects
+    /// again and declares its topology after the broker's cleanup (as they would
+    /// after a test took a broker node away).
+    pub async fn stop_all(&mut self) {
+        for r in self.receivers.drain(..) {
+            r.stop(true).await;
+        }
+        self.stop_workers().await;
     }
 
     /// Stops every worker gracefully.

@@ -70,6 +70,12 @@ impl Application {
         &self.publisher
     }
 
+    /// A handle that stops the server gracefully, as SIGTERM does; then
+    /// [`Application::run_until_stopped`] closes the broker connection and returns.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM or SIGINT (actix-web handles both: it stops accepting,
     /// lets in-flight requests finish, then returns), then closes the broker
     /// connection. If the broker supervisor ends first (a panic), stops the server

@@ -987,8 +987,9 @@ async fn a_cluster_node_that_leads_the_events_queue_goes_and_no_accepted_event_i
         );
     }
 
-    // The test's queues go before the cluster does; then one node again.
-    app.stop_workers().await;
+    // The test's queues go before the cluster does, and no receiver or worker is left
+    // to declare them again when the extra nodes go; then one node again.
+    app.stop_all().await;
     drop(app);
     cluster.down();
     let (members, running) = services::cluster_nodes(None);
