@@ -18,6 +18,7 @@ use svix::webhooks::Webhook;
 use worker::apply::apply_batch;
 
 use crate::{
+    client,
     cpu::{self, Snapshot, Spent},
     floors::{self, Floor},
     setup::{binary, free_port, peak_rss_kb, stop, Bench, SECRET},
@@ -35,18 +36,23 @@ pub fn body(n: usize) -> Vec<u8> {
     serde_json::to_vec(&e).unwrap_or_default()
 }
 
+/// The properties and headers the receiver publishes with.
 fn properties(svix_id: &str) -> BasicProperties {
+    use shared::headers;
+    let now = chrono::Utc::now();
     let mut h = FieldTable::default();
-    shared::headers::set_str(&mut h, "svix-id", svix_id);
-    shared::headers::set_str(
+    headers::set_str(&mut h, headers::SVIX_ID, svix_id);
+    headers::set_int(&mut h, headers::SVIX_TIMESTAMP, now.timestamp());
+    headers::set_str(
         &mut h,
-        "x-received-at",
-        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        headers::RECEIVED_AT,
+        &now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     );
     BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type("application/json".into())
         .with_message_id(svix_id.into())
+        .with_timestamp(u64::try_from(now.timestamp()).unwrap_or_default())
         .with_headers(h)
 }
 
@@ -158,6 +164,8 @@ pub struct Throughput {
     pub server: Spent,
     /// CPU of RabbitMQ, per accepted request.
     pub rabbitmq: Spent,
+    /// CPU of the load generator (this process), per accepted request.
+    pub client: Spent,
 }
 
 fn signed_request(
@@ -232,24 +240,20 @@ async fn http_load(
     secs: Duration,
 ) -> anyhow::Result<Throughput> {
     let beam = cpu::rabbitmq_pid()?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
+    let http = reqwest::Client::new();
     wait_ready(&http, port).await?;
-    let url = format!("http://127.0.0.1:{port}/webhooks/clerk");
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..5000).map(body).collect());
-    let hook = Arc::new(Webhook::new(SECRET)?);
+    let signer = Arc::new(client::Signer::new(SECRET)?);
     let stopping = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (http, url, bodies, hook, stopping, measuring, accepted, failures) = (
-            http.clone(),
-            url.clone(),
+        let (bodies, signer, stopping, measuring, accepted, failures) = (
             bodies.clone(),
-            hook.clone(),
+            signer.clone(),
             stopping.clone(),
             measuring.clone(),
             accepted.clone(),
@@ -257,18 +261,15 @@ async fn http_load(
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut conn = client::Connection::open(addr, "/webhooks/clerk").await?;
             let mut n = t;
             while !stopping.load(Ordering::Relaxed) {
                 let id = format!("msg_recv_{port}_{t}_{n}");
-                let req =
-                    signed_request(&http, &hook, &url, &id, bodies[n % bodies.len()].clone())?;
                 let started = Instant::now();
-                let ok = req
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
-                if ok {
+                let status = conn
+                    .post_webhook(&signer, &id, &bodies[n % bodies.len()])
+                    .await?;
+                if (200..300).contains(&status) {
                     accepted.fetch_add(1, Ordering::Relaxed);
                     if measuring.load(Ordering::Relaxed) {
                         latencies.push(started.elapsed());
@@ -284,16 +285,18 @@ async fn http_load(
     // One second of warm-up, not measured.
     tokio::time::sleep(Duration::from_secs(1)).await;
     measuring.store(true, Ordering::Relaxed);
-    let (server0, beam0, n0) = (
+    let (server0, beam0, own0, n0) = (
         Snapshot::of([pid]),
         Snapshot::of([beam]),
+        cpu::own_snapshot(),
         accepted.load(Ordering::Relaxed),
     );
     let started = Instant::now();
     tokio::time::sleep(secs).await;
-    let (server1, beam1, n1) = (
+    let (server1, beam1, own1, n1) = (
         Snapshot::of([pid]),
         Snapshot::of([beam]),
+        cpu::own_snapshot(),
         accepted.load(Ordering::Relaxed),
     );
     let elapsed = started.elapsed();
@@ -313,6 +316,7 @@ async fn http_load(
         failures: failures.load(Ordering::Relaxed),
         server: Spent::new(server1.seconds_since(&server0), n),
         rabbitmq: Spent::new(beam1.seconds_since(&beam0), n),
+        client: Spent::new(own1.seconds_since(&own0), n),
     })
 }
 

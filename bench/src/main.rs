@@ -5,6 +5,7 @@
 //! database and `AMQP_PREFIX`, both removed at the end. Starts the release
 //! `receiver` and `worker` binaries built beside it.
 
+mod client;
 mod cpu;
 mod floors;
 mod load;
@@ -49,6 +50,17 @@ pub struct Args {
     /// Measure the publish ceiling only (the broker's cost), skip everything else.
     #[arg(long)]
     pub publish_ceiling_only: bool,
+    /// Measure one side only, with its floors: `receiver` (ceiling, sink, receiver)
+    /// or `worker` (consumer and SQL floors, worker SQL, drains). For iterating on
+    /// one side; the whole pipeline's figure needs both.
+    #[arg(long, value_enum)]
+    pub only: Option<Side>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Receiver,
+    Worker,
 }
 
 #[tokio::main]
@@ -67,6 +79,36 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
     let mut cpu = CpuTable::default();
     let secs = Duration::from_secs(args.seconds);
 
+    if args.publish_ceiling_only {
+        let publish = ceiling(bench, args, secs).await?;
+        table.push(Row::rate(
+            "ceiling: confirmed publishes/s (lapin, quorum queue)",
+            publish.rate,
+            None,
+        ));
+        return Ok((table, cpu));
+    }
+    let receiver = match args.only {
+        Some(Side::Worker) => None,
+        _ => Some(receiver_side(bench, args, secs, &mut table, &mut cpu).await?),
+    };
+    let worker = match args.only {
+        Some(Side::Receiver) => None,
+        _ => Some(worker_side(bench, args, secs, &mut table, &mut cpu).await?),
+    };
+    if let (Some((ours_r, floor_r)), Some((ours_w, floor_w))) = (receiver, worker) {
+        cpu.push(
+            "whole pipeline",
+            ours_r + ours_w,
+            floor_r + floor_w,
+            "the sum of the floors above",
+            Some(0.75),
+        );
+    }
+    Ok((table, cpu))
+}
+
+async fn ceiling(bench: &Bench, args: &Args, secs: Duration) -> anyhow::Result<floors::Floor> {
     eprintln!(
         "ceiling and floor: confirmed persistent publishes to a quorum queue ({} in flight, {} node(s): {})",
         args.concurrency,
@@ -75,21 +117,110 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
     );
     let publish = load::publish_ceiling(bench, args.concurrency, secs).await?;
     bench.purge().await?;
+    Ok(publish)
+}
+
+/// The publish ceiling, the HTTP sink and the receiver. Returns the receiver's and
+/// RabbitMQ's CPU per webhook, ours and the floors'.
+async fn receiver_side(
+    bench: &Bench,
+    args: &Args,
+    secs: Duration,
+    table: &mut Table,
+    cpu: &mut CpuTable,
+) -> anyhow::Result<(f64, f64)> {
+    let publish = ceiling(bench, args, secs).await?;
     table.push(Row::rate(
         "ceiling: confirmed publishes/s (lapin, quorum queue)",
         publish.rate,
         None,
     ));
-    if args.publish_ceiling_only {
-        return Ok((table, cpu));
-    }
-
     eprintln!(
-        "floor: confirmed publishes as the receiver makes them (32 channels, one in flight each)"
+        "floor: confirmed publishes on 32 channels, one in flight each (the previous receiver's way)"
     );
     let publish_32 = load::publish(bench, 32, 32, secs).await?;
     bench.purge().await?;
 
+    eprintln!(
+        "floor: HTTP sink (aws-lc HMAC, answers 200), {} connections for {secs:?}",
+        args.concurrency
+    );
+    let sink = load::sink_throughput(args.concurrency, secs).await?;
+    table.push(Row::rate("floor: HTTP sink requests/s", sink.rate, None));
+
+    eprintln!("receiver: {} connections for {secs:?}", args.concurrency);
+    let r = load::receiver_throughput(bench, args.concurrency, secs).await?;
+    bench.purge().await?;
+    table.push(
+        Row::rate("receiver: accepted webhooks/s", r.rate, Some(publish.rate)).at_least_of_ceiling(
+            r.rate,
+            publish.rate,
+            0.6,
+        ),
+    );
+    table.push(Row::millis("receiver: latency p50", r.p50));
+    table.push(Row::millis("receiver: latency p99", r.p99).at_most(
+        r.p99.as_secs_f64() * 1000.0,
+        10.0,
+        "10 ms",
+    ));
+    table.push(Row::megabytes("receiver: peak RSS", r.peak_rss_kb).at_most(
+        r.peak_rss_kb as f64 / 1024.0,
+        25.0,
+        "25 MB",
+    ));
+    table.push(Row::count("receiver: non-2xx answers", r.failures as f64));
+
+    let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
+    cpu.push(
+        "receiver process",
+        r.server.micros_per_event(),
+        receiver_floor,
+        "bench-sink + raw confirmed publisher (client)",
+        Some(0.6),
+    );
+    cpu.push_spent(
+        "RabbitMQ per accepted webhook",
+        r.rabbitmq,
+        publish.server,
+        "RabbitMQ per raw confirmed publish, 64 in flight",
+        Some(0.8),
+    );
+    cpu.push_spent(
+        "(detail) RabbitMQ per raw confirmed publish, 32 channels, one in flight each",
+        publish_32.server,
+        publish.server,
+        "the same, 64 in flight on one channel",
+        None,
+    );
+    cpu.push_spent(
+        "(detail) load generator per webhook (not counted in any ratio)",
+        r.client,
+        sink.client,
+        "the same load against bench-sink",
+        None,
+    );
+    cpu.note(format!(
+        "receiver floor = HTTP sink {:.1} + publishing client {:.1}",
+        sink.server.micros_per_event(),
+        publish.client.micros_per_event(),
+    ));
+    Ok((
+        r.server.micros_per_event() + r.rabbitmq.micros_per_event(),
+        receiver_floor + publish.server.micros_per_event(),
+    ))
+}
+
+/// The consumer and SQL floors, the worker's SQL, the drains and the end-to-end
+/// latency. Returns the worker's, RabbitMQ's and Postgres's CPU per event, ours and
+/// the floors'.
+async fn worker_side(
+    bench: &Bench,
+    args: &Args,
+    secs: Duration,
+    table: &mut Table,
+    cpu: &mut CpuTable,
+) -> anyhow::Result<(f64, f64)> {
     let consumed_n = 50_000;
     eprintln!("floor: a raw consumer draining {consumed_n} events (prefetch 500, ack per 200)");
     let consume = floors::consume(bench, consumed_n).await?;
@@ -126,36 +257,6 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
         None,
     ));
 
-    eprintln!(
-        "floor: HTTP sink (aws-lc HMAC, answers 200), {} connections for {secs:?}",
-        args.concurrency
-    );
-    let sink = load::sink_throughput(args.concurrency, secs).await?;
-    table.push(Row::rate("floor: HTTP sink requests/s", sink.rate, None));
-
-    eprintln!("receiver: {} connections for {secs:?}", args.concurrency);
-    let r = load::receiver_throughput(bench, args.concurrency, secs).await?;
-    bench.purge().await?;
-    table.push(
-        Row::rate("receiver: accepted webhooks/s", r.rate, Some(publish.rate)).at_least_of_ceiling(
-            r.rate,
-            publish.rate,
-            0.6,
-        ),
-    );
-    table.push(Row::millis("receiver: latency p50", r.p50));
-    table.push(Row::millis("receiver: latency p99", r.p99).at_most(
-        r.p99.as_secs_f64() * 1000.0,
-        10.0,
-        "10 ms",
-    ));
-    table.push(Row::megabytes("receiver: peak RSS", r.peak_rss_kb).at_most(
-        r.peak_rss_kb as f64 / 1024.0,
-        25.0,
-        "25 MB",
-    ));
-    table.push(Row::count("receiver: non-2xx answers", r.failures as f64));
-
     let mut drains = Vec::new();
     for n in [10_000, args.backlog] {
         eprintln!("worker: drain a backlog of {n} events");
@@ -191,28 +292,6 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
     table.push(Row::rate("end to end: offered events/s", e.rate, None));
 
     // CPU per event beside the floors. The worker's figures are the largest backlog's.
-    let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
-    cpu.push(
-        "receiver process",
-        r.server.micros_per_event(),
-        receiver_floor,
-        "bench-sink + raw confirmed publisher (client)",
-        Some(0.6),
-    );
-    cpu.push_spent(
-        "RabbitMQ per accepted webhook",
-        r.rabbitmq,
-        publish.server,
-        "RabbitMQ per raw confirmed publish, 64 in flight",
-        Some(0.8),
-    );
-    cpu.push_spent(
-        "(detail) RabbitMQ per raw confirmed publish, 32 channels, one in flight each",
-        publish_32.server,
-        publish.server,
-        "the same, 64 in flight on one channel",
-        None,
-    );
     let (_, w) = drains.last().context("a drain ran")?;
     cpu.push_spent(
         "worker process",
@@ -235,28 +314,8 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
         "two multi-row statements per 200 events, 2 sessions",
         Some(0.85),
     );
-    let ours = r.server.micros_per_event()
-        + r.rabbitmq.micros_per_event()
-        + w.worker.micros_per_event()
-        + w.rabbitmq.micros_per_event()
-        + w.postgres.micros_per_event();
-    let floor = receiver_floor
-        + publish.server.micros_per_event()
-        + consume.client.micros_per_event()
-        + consume.server.micros_per_event()
-        + sql_floor.server.micros_per_event();
-    cpu.push(
-        "whole pipeline",
-        ours,
-        floor,
-        "the sum of the floors above",
-        Some(0.75),
-    );
     cpu.note(format!(
-        "receiver floor = HTTP sink {:.1} + publishing client {:.1}; \
-         the raw consumer floor is {:.1} in its client; the load generator is not counted",
-        sink.server.micros_per_event(),
-        publish.client.micros_per_event(),
+        "the raw consumer floor is {:.1} in its client",
         consume.client.micros_per_event(),
     ));
     cpu.push_spent(
@@ -275,5 +334,10 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
             None,
         );
     }
-    Ok((table, cpu))
+    Ok((
+        w.worker.micros_per_event() + w.rabbitmq.micros_per_event() + w.postgres.micros_per_event(),
+        consume.client.micros_per_event()
+            + consume.server.micros_per_event()
+            + sql_floor.server.micros_per_event(),
+    ))
 }

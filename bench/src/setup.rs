@@ -103,6 +103,7 @@ impl Bench {
     pub fn spawn_receiver(&self, port: u16) -> anyhow::Result<Child> {
         Ok(Command::new(binary("receiver")?)
             .env_clear()
+            .envs(log_settings())
             .env("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
             .env("AMQP_URL", self.nodes.urls().join(","))
             .env("AMQP_PREFIX", &self.prefix)
@@ -114,6 +115,7 @@ impl Bench {
     pub fn spawn_worker(&self, batch_size: usize, concurrency: usize) -> anyhow::Result<Child> {
         Ok(Command::new(binary("worker")?)
             .env_clear()
+            .envs(log_settings())
             .env("DATABASE_URL", &self.db_url)
             .env("AMQP_URL", self.nodes.urls().join(","))
             .env("AMQP_PREFIX", &self.prefix)
@@ -181,4 +183,13 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// `RUST_LOG` and `LOG_FORMAT` from the bench's own environment, if set, for the
+/// binaries it starts (their logs go nowhere, but what they cost is measured).
+fn log_settings() -> Vec<(&'static str, String)> {
+    ["RUST_LOG", "LOG_FORMAT"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Receiver metrics, Prometheus text format, names prefixed `clerk_sync_`.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -8,6 +8,8 @@ pub struct Metrics {
     /// Requests to the webhook endpoint by outcome: accepted, bad_request,
     /// unauthorized, too_large, unavailable.
     pub requests: IntCounterVec,
+    /// `requests` for `accepted`, looked up once.
+    pub accepted: IntCounter,
     /// Time from publish to broker confirm.
     pub confirm_seconds: Histogram,
     pub in_flight: IntGauge,
@@ -54,8 +56,10 @@ impl Metrics {
                 Box::new(broker_connected.clone()),
             ],
         );
+        let accepted = requests.with_label_values(&["accepted"]);
         Self {
             registry,
+            accepted,
             requests,
             confirm_seconds,
             in_flight,

@@ -1,16 +1,18 @@
-//! Publishing events to RabbitMQ with publisher confirms, and keeping the channel
+//! Publishing events to RabbitMQ with publisher confirms, and keeping the channels
 //! alive across broker restarts.
 //!
 //! A supervisor task owns the connection: it connects to the first node of
 //! `AMQP_URL` that answers, declares what it publishes through (the exchange and the
 //! events queue, never the dead-letter queue: see
 //! [`Topology::declare_events`]), puts [`PUBLISH_CHANNELS`] confirm-mode channels in
-//! place, and when one breaks (or can no longer be trusted, see
-//! [`PUBLISH_CHANNELS`]), reconnects, starting with the next node of the list, and
-//! with a capped backoff once every node has been tried. A request takes a free channel, one publish per channel at a time; while
-//! there are none it gets [`PublishError::Unavailable`] at once, and the receiver
-//! answers 503.
-
+//! place, and when one breaks (or can no longer be trusted), reconnects, starting
+//! with the next node of the list, and with a capped backoff once every node has
+//! been tried. While there is no usable channel a request gets
+//! [`PublishError::Unavailable`] at once, and the receiver answers 503.
+//!
+//! Requests do not publish one by one: each worker thread gathers its requests into
+//! batches ([`lanes`]), and a batch goes out on a channel of its own and is
+//! confirmed as a whole ([`batch`]), each event still told its own outcome.
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -19,19 +21,18 @@ use std::{
     time::{Duration, Instant},
 };
 
+use actix_web::web::Bytes;
 use lapin::{
-    options::ConfirmSelectOptions, types::FieldTable, BasicProperties, Channel, Connection,
+    options::ConfirmSelectOptions,
+    types::{FieldTable, ShortString},
+    BasicProperties, Channel, Connection,
 };
 use shared::{
-    amqp::{self, NodeRotation},
-    backoff::Backoff,
-    config::AmqpNodes,
-    headers,
-    report::chain,
+    amqp::NodeRotation, backoff::Backoff, config::AmqpNodes, headers, report::chain,
     topology::Topology,
 };
 use tokio::{
-    sync::{Mutex, OwnedMutexGuard},
+    sync::{oneshot, Mutex, OwnedMutexGuard},
     task::JoinHandle,
 };
 use tokio_util::sync::CancellationToken;
@@ -39,17 +40,19 @@ use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 
+mod batch;
+mod lanes;
+
+pub use lanes::{LANES_PER_THREAD, MAX_BATCH};
+
 /// How long to wait for the broker's confirm before answering 503. Svix gives an
 /// endpoint 15 s.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Confirm-mode channels a receiver publishes on. Each carries one publish at a
-/// time: RabbitMQ may confirm several publishes of a channel with one
-/// `basic.ack multiple`, and lapin then attaches a `basic.return` to whichever of
-/// their confirms it resolves first, so with two publishes in flight on a channel an
-/// unroutable one could look confirmed. With one, a confirm and the return before it
-/// are that publish's own (and the return's `message_id` is checked all the same).
-pub const PUBLISH_CHANNELS: usize = 32;
+/// Confirm-mode channels a receiver publishes on. Each carries one batch at a time
+/// (see [`batch`]); a worker thread has at most [`LANES_PER_THREAD`] batches in
+/// flight.
+pub const PUBLISH_CHANNELS: usize = 16;
 
 /// Why an event could not be made durable. Every variant is a 503: Svix retries.
 #[derive(Debug, thiserror::Error)]
@@ -66,26 +69,12 @@ pub enum PublishError {
     Channel(lapin::Error),
 }
 
-impl From<amqp::PublishError> for PublishError {
-    fn from(e: amqp::PublishError) -> Self {
-        match e {
-            amqp::PublishError::Channel(e) => Self::Channel(e),
-            amqp::PublishError::Nacked => Self::Nacked,
-            amqp::PublishError::Returned | amqp::PublishError::ReturnedOther { .. } => {
-                Self::Returned
-            }
-            // Only without confirm mode, which this channel always has.
-            amqp::PublishError::NotConfirmMode => Self::Unavailable,
-        }
-    }
-}
-
 /// One event, as it is published.
 pub struct Outgoing<'a> {
     pub event_type: &'a str,
     pub svix_id: &'a str,
     pub svix_timestamp: i64,
-    pub body: &'a [u8],
+    pub body: Bytes,
 }
 
 #[derive(Clone)]
@@ -110,9 +99,9 @@ struct Inner {
     topology: Topology,
     pool: RwLock<Option<Arc<Pool>>>,
     next: AtomicUsize,
-    /// Set when a channel can no longer be trusted with one publish at a time (a
-    /// confirm timed out and is still pending, or a return named another message):
-    /// the supervisor replaces the connection.
+    /// Set when a channel can no longer be trusted with one batch at a time (a
+    /// confirm timed out and is still pending, or a return named a message of no
+    /// batch): the supervisor replaces the connection.
     poisoned: AtomicBool,
     changed: tokio::sync::Notify,
     metrics: Metrics,
@@ -178,9 +167,18 @@ impl Publisher {
         self.is_ready()
     }
 
-    /// Publishes and waits for the broker's confirm.
+    /// Whether `other` is this publisher (or a clone of it).
+    fn same_as(&self, other: &Publisher) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Publishes and waits for the broker's confirm. Must be called from within a
+    /// `LocalSet`, as actix-web handlers are: the event joins this thread's next
+    /// batch.
     pub async fn publish(&self, event: Outgoing<'_>) -> Result<(), PublishError> {
-        let pool = self.current().ok_or(PublishError::Unavailable)?;
+        if self.current().is_none() {
+            return Err(PublishError::Unavailable);
+        }
         let mut table = FieldTable::default();
         headers::set_str(&mut table, headers::SVIX_ID, event.svix_id);
         headers::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
@@ -190,48 +188,88 @@ impl Publisher {
             headers::RECEIVED_AT,
             &now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         );
-        let props = BasicProperties::default()
+        let message_id = ShortString::from(event.svix_id);
+        let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
-            .with_message_id(event.svix_id.into())
+            .with_message_id(message_id.clone())
             .with_timestamp(u64::try_from(now.timestamp()).unwrap_or_default())
             .with_headers(table);
 
         let started = Instant::now();
-        let exchange = self.inner.topology.exchange();
-        let published = async {
-            let (channel, _turn) = self.take_turn(&pool).await;
-            amqp::publish_confirmed(&channel, &exchange, event.event_type, event.body, props).await
-        };
-        let outcome = match tokio::time::timeout(CONFIRM_TIMEOUT, published).await {
+        let (reply, answer) = oneshot::channel();
+        lanes::submit(
+            self,
+            lanes::Pending {
+                message: batch::Message {
+                    routing_key: event.event_type.into(),
+                    body: event.body,
+                    properties,
+                    message_id,
+                },
+                reply,
+            },
+        );
+        let outcome = match tokio::time::timeout(CONFIRM_TIMEOUT, answer).await {
             Err(_) => {
-                // The publish may still be pending on its channel: that channel no
-                // longer carries one publish at a time.
+                // The batch may still be pending on its channel.
                 self.inner.poisoned.store(true, Ordering::SeqCst);
+                self.inner.changed.notify_one();
                 Err(PublishError::Timeout(CONFIRM_TIMEOUT))
             }
-            Ok(Err(amqp::PublishError::ReturnedOther { returned })) => {
-                warn!(
-                    returned_message_id = returned.as_deref().unwrap_or("<none>"),
-                    "the broker's return for another message came with this confirm; \
-                     replacing the connection"
-                );
-                self.inner.poisoned.store(true, Ordering::SeqCst);
-                Err(PublishError::Returned)
-            }
-            Ok(result) => result.map_err(PublishError::from),
+            // The thread's lanes went (its runtime is stopping).
+            Ok(Err(_)) => Err(PublishError::Unavailable),
+            Ok(Ok(result)) => result,
         };
         self.inner
             .metrics
             .confirm_seconds
             .observe(started.elapsed().as_secs_f64());
-        if matches!(outcome, Err(PublishError::Channel(_)))
+        outcome
+    }
+
+    /// Publishes a batch on a channel of its own and waits for every confirm; one
+    /// result per message, in order.
+    async fn publish_batch(&self, messages: Vec<batch::Message>) -> Vec<Result<(), PublishError>> {
+        let n = messages.len();
+        let Some(pool) = self.current() else {
+            return (0..n).map(|_| Err(PublishError::Unavailable)).collect();
+        };
+        let exchange = ShortString::from(self.inner.topology.exchange());
+        let published = async {
+            let (channel, _turn) = self.take_turn(&pool).await;
+            batch::publish(&channel, &exchange, messages).await
+        };
+        let results = match tokio::time::timeout(CONFIRM_TIMEOUT, published).await {
+            Err(_) => {
+                // The batch may still be pending on its channel: that channel no
+                // longer carries one batch at a time.
+                self.inner.poisoned.store(true, Ordering::SeqCst);
+                (0..n)
+                    .map(|_| Err(PublishError::Timeout(CONFIRM_TIMEOUT)))
+                    .collect()
+            }
+            Ok(outcome) => {
+                if !outcome.strays.is_empty() {
+                    warn!(
+                        returned_message_ids = ?outcome.strays,
+                        "the broker returned messages of no batch on this channel; \
+                         replacing the connection"
+                    );
+                    self.inner.poisoned.store(true, Ordering::SeqCst);
+                }
+                outcome.results
+            }
+        };
+        if results
+            .iter()
+            .any(|r| matches!(r, Err(PublishError::Channel(_))))
             || self.inner.poisoned.load(Ordering::SeqCst)
         {
-            // Let the supervisor check the channel now rather than at its next tick.
+            // Let the supervisor check the channels now rather than at its next tick.
             self.inner.changed.notify_one();
         }
-        outcome
+        results
     }
 }
 
