@@ -166,6 +166,9 @@ pub struct Throughput {
     pub rabbitmq: Spent,
     /// CPU of the load generator (this process), per accepted request.
     pub client: Spent,
+    /// Events per publish batch, on average (the receiver's metrics; none for the
+    /// sink).
+    pub mean_batch: Option<f64>,
 }
 
 fn signed_request(
@@ -306,6 +309,7 @@ async fn http_load(
         all.extend(t.await??);
     }
     let rss = peak_rss_kb(pid);
+    let mean_batch = mean_batch(&http, port).await;
     all.sort();
     let n = n1 - n0;
     Ok(Throughput {
@@ -317,7 +321,27 @@ async fn http_load(
         server: Spent::new(server1.seconds_since(&server0), n),
         rabbitmq: Spent::new(beam1.seconds_since(&beam0), n),
         client: Spent::new(own1.seconds_since(&own0), n),
+        mean_batch,
     })
+}
+
+/// `clerk_sync_receiver_publish_batch_size` sum / count from `/metrics`.
+async fn mean_batch(http: &reqwest::Client, port: u16) -> Option<f64> {
+    let text = http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    let sum = value("clerk_sync_receiver_publish_batch_size_sum ")?;
+    let count = value("clerk_sync_receiver_publish_batch_size_count ")?;
+    (count > 0.0).then(|| sum / count)
 }
 
 pub struct Drain {

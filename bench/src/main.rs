@@ -170,6 +170,12 @@ async fn receiver_side(
         "25 MB",
     ));
     table.push(Row::count("receiver: non-2xx answers", r.failures as f64));
+    if let Some(mean) = r.mean_batch {
+        table.push(Row::count(
+            "receiver: events per publish batch (mean)",
+            mean,
+        ));
+    }
 
     let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
     cpu.push(

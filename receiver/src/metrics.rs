@@ -14,6 +14,8 @@ pub struct Metrics {
     pub confirm_seconds: Histogram,
     pub in_flight: IntGauge,
     pub broker_connected: IntGauge,
+    /// Events per batch published (see `publisher::lanes`).
+    pub batch_size: Histogram,
 }
 
 impl Metrics {
@@ -47,6 +49,14 @@ impl Metrics {
             "1 when the publishing channel to RabbitMQ is open.",
         )
         .expect("valid metric");
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "clerk_sync_receiver_publish_batch_size",
+                "Events per batch a worker thread published and had confirmed together.",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )
+        .expect("valid metric");
         shared::metrics::register(
             &registry,
             vec![
@@ -54,6 +64,7 @@ impl Metrics {
                 Box::new(confirm_seconds.clone()),
                 Box::new(in_flight.clone()),
                 Box::new(broker_connected.clone()),
+                Box::new(batch_size.clone()),
             ],
         );
         let accepted = requests.with_label_values(&["accepted"]);
@@ -64,6 +75,7 @@ impl Metrics {
             confirm_seconds,
             in_flight,
             broker_connected,
+            batch_size,
         }
     }
 

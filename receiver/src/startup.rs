@@ -18,7 +18,7 @@ use crate::{
     encoding,
     errors::{json_error, json_error_bodies},
     metrics::Metrics,
-    publisher::Publisher,
+    publisher::{self, Publisher},
     routes,
     settings::Settings,
 };
@@ -46,13 +46,15 @@ impl Application {
         }
         let stop = CancellationToken::new();
         let metrics = Metrics::new();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (publisher, supervisor) = Publisher::start(
+            publisher::channels_for(workers),
             settings.amqp.nodes.clone(),
             Topology::new(settings.amqp.prefix.clone()),
             metrics.clone(),
             stop.clone(),
         );
-        let server = server(listener, &settings, publisher.clone(), metrics)?;
+        let server = server(listener, workers, &settings, publisher.clone(), metrics)?;
         Ok(Self {
             port,
             server,
@@ -126,6 +128,7 @@ fn warn_public_test_secret() {
 
 fn server(
     listener: TcpListener,
+    workers: usize,
     settings: &Settings,
     publisher: Publisher,
     metrics: Metrics,
@@ -152,6 +155,7 @@ fn server(
             .route("/metrics", web::get().to(routes::metrics::metrics))
             .default_service(web::to(not_found))
     })
+    .workers(workers)
     .listen(listener)?
     .shutdown_timeout(10)
     .run();

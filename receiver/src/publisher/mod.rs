@@ -4,8 +4,8 @@
 //! A supervisor task owns the connection: it connects to the first node of
 //! `AMQP_URL` that answers, declares what it publishes through (the exchange and the
 //! events queue, never the dead-letter queue: see
-//! [`Topology::declare_events`]), puts [`PUBLISH_CHANNELS`] confirm-mode channels in
-//! place, and when one breaks (or can no longer be trusted), reconnects, starting
+//! [`Topology::declare_events`]), puts one confirm-mode channel per lane in place
+//! (see [`channels_for`]), and when one breaks (or can no longer be trusted), reconnects, starting
 //! with the next node of the list, and with a capped backoff once every node has
 //! been tried. While there is no usable channel a request gets
 //! [`PublishError::Unavailable`] at once, and the receiver answers 503.
@@ -49,10 +49,13 @@ pub use lanes::{LANES_PER_THREAD, MAX_BATCH};
 /// endpoint 15 s.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Confirm-mode channels a receiver publishes on. Each carries one batch at a time
-/// (see [`batch`]); a worker thread has at most [`LANES_PER_THREAD`] batches in
-/// flight.
-pub const PUBLISH_CHANNELS: usize = 16;
+/// Confirm-mode channels for `workers` HTTP worker threads: one per lane, so a
+/// batch never waits for a channel. Each carries one batch at a time (see
+/// [`batch`]). No more than that: lapin checks the flow state of every channel of
+/// the connection for each frame it writes.
+pub fn channels_for(workers: usize) -> usize {
+    workers.max(1) * LANES_PER_THREAD
+}
 
 /// Why an event could not be made durable. Every variant is a 503: Svix retries.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,7 @@ impl Pool {
 
 struct Inner {
     nodes: NodeRotation,
+    channels: usize,
     topology: Topology,
     pool: RwLock<Option<Arc<Pool>>>,
     next: AtomicUsize,
@@ -112,6 +116,7 @@ impl Publisher {
     /// background (use [`Publisher::wait_connected`] to wait for it). The supervisor
     /// task runs until `stop` is cancelled: its handle is for reporting its end.
     pub fn start(
+        channels: usize,
         nodes: AmqpNodes,
         topology: Topology,
         metrics: Metrics,
@@ -119,6 +124,7 @@ impl Publisher {
     ) -> (Self, JoinHandle<anyhow::Result<()>>) {
         let inner = Arc::new(Inner {
             nodes: NodeRotation::new(nodes),
+            channels: channels.max(1),
             topology,
             pool: RwLock::new(None),
             next: AtomicUsize::new(0),
@@ -232,6 +238,7 @@ impl Publisher {
     /// result per message, in order.
     async fn publish_batch(&self, messages: Vec<batch::Message>) -> Vec<Result<(), PublishError>> {
         let n = messages.len();
+        self.inner.metrics.batch_size.observe(n as f64);
         let Some(pool) = self.current() else {
             return (0..n).map(|_| Err(PublishError::Unavailable)).collect();
         };
@@ -291,8 +298,8 @@ async fn open(inner: &Inner) -> Result<(Connection, usize, Pool), (Option<usize>
 }
 
 async fn channels(inner: &Inner, conn: &Connection) -> anyhow::Result<Pool> {
-    let mut channels = Vec::with_capacity(PUBLISH_CHANNELS);
-    for i in 0..PUBLISH_CHANNELS {
+    let mut channels = Vec::with_capacity(inner.channels);
+    for i in 0..inner.channels {
         let channel = conn.create_channel().await?;
         if i == 0 {
             inner.topology.declare_events(&channel).await?;
@@ -316,7 +323,7 @@ async fn supervise(inner: Arc<Inner>, stop: CancellationToken) -> anyhow::Result
         match open(&inner).await {
             Ok((conn, node, pool)) => {
                 info!(
-                    channels = PUBLISH_CHANNELS,
+                    channels = inner.channels,
                     node = %inner.nodes.nodes().redacted(node),
                     "connected to RabbitMQ, publishing to {}",
                     inner.topology.exchange()
