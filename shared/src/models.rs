@@ -26,10 +26,44 @@ pub struct NewUser {
     pub image_url: Option<String>,
     pub external_id: Option<String>,
     pub public_metadata: Option<Value>,
-    pub data: Option<Value>,
+    pub data: Option<JsonDoc>,
     pub clerk_created_at: Option<DateTime<Utc>>,
     pub clerk_updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A JSON document bound as `jsonb`: a value, or the text of one as it was received
+/// and checked (see `Envelope::parse_for_apply`), bound as it is without building a
+/// value and serializing it again.
+#[derive(Debug, Clone, PartialEq, AsExpression)]
+#[diesel(sql_type = Jsonb)]
+pub enum JsonDoc {
+    Value(Value),
+    Text(String),
+}
+
+impl JsonDoc {
+    /// The document as JSON text.
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Value(v) => v.to_string(),
+            Self::Text(t) => t.clone(),
+        }
+    }
+}
+
+impl ToSql<Jsonb, Pg> for JsonDoc {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        match self {
+            Self::Value(v) => <Value as ToSql<Jsonb, Pg>>::to_sql(v, out),
+            Self::Text(t) => {
+                // jsonb's binary format: a version byte, then the JSON text.
+                out.write_all(&[1])?;
+                out.write_all(t.as_bytes())?;
+                Ok(IsNull::No)
+            }
+        }
+    }
 }
 
 /// A user row as stored.

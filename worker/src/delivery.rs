@@ -75,7 +75,7 @@ pub(crate) fn decode(
     payloads: Payloads,
 ) -> Result<EventToApply, Undecodable> {
     let svix_id = info.svix_id.clone().ok_or(Undecodable::NoSvixId)?;
-    let envelope = Envelope::parse(&delivery.data)?;
+    let envelope = Envelope::parse_for_apply(&delivery.data)?;
     info.event_type.clone_from(&envelope.event_type);
     if let Some(id) = envelope.object_id() {
         info.object_id = Some(id.to_owned());

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use shared::{
     event::{datetime_from_millis, millis, Envelope},
-    models::{NewMembership, NewOrganization, NewUser},
+    models::{JsonDoc, NewMembership, NewOrganization, NewUser},
 };
 
 use super::{
@@ -81,7 +81,10 @@ fn from_envelope(
     let occurred_at = envelope.occurred_at();
     let payload = payload::stored(payloads, &envelope.event_type, &envelope.body);
     let Envelope {
-        event_type, data, ..
+        event_type,
+        data,
+        data_text,
+        ..
     } = envelope;
     let delete_version = || occurred_at.or(received_at).unwrap_or_else(Utc::now);
     let handled = matches!(
@@ -94,7 +97,7 @@ fn from_envelope(
     let (change, subject_user_id) = match event_type.as_str() {
         "user.created" | "user.updated" => {
             let at = version(&data)?;
-            let user = user(data, at, None)?;
+            let user = user(data, data_text, at, None)?;
             let subject = Some(user.id.clone());
             (Change::User(user), subject)
         }
@@ -151,13 +154,16 @@ fn from_envelope(
 /// Whether JSON text holds the escape `\u0000` (a NUL character), which `jsonb`
 /// rejects. A backslash that is itself escaped (`\\u0000`) does not count.
 fn has_nul_escape(json: &[u8]) -> bool {
-    // Backslashes in a row just before the current byte.
+    // Backslashes in a row just before the current one; memchr jumps from one
+    // backslash to the next (most bodies have none: this was a byte-by-byte loop
+    // over every body).
     let mut run = 0usize;
-    for (i, &b) in json.iter().enumerate() {
-        if b != b'\\' {
+    let mut previous = None;
+    for i in memchr::memchr_iter(b'\\', json) {
+        if previous != i.checked_sub(1) {
             run = 0;
-            continue;
         }
+        previous = Some(i);
         let escapes = run.is_multiple_of(2);
         if escapes
             && json
@@ -214,7 +220,7 @@ pub fn object_change(
     let data = data.clone();
     Ok(match kind {
         ObjectKind::User => {
-            let u = user(data, at, None)?;
+            let u = user(data, None, at, None)?;
             let subject = Some(u.id.clone());
             (Change::User(u), subject)
         }
@@ -278,8 +284,12 @@ pub fn primary_email(data: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The user `data` describes. `text`, when given, is all of `data` as received
+/// (`data` may then hold only the keys read here: see
+/// [`Envelope::parse_for_apply`]), and is what `users.data` stores.
 fn user(
     data: Map<String, Value>,
+    text: Option<String>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 ) -> Result<NewUser, Permanent> {
@@ -295,7 +305,10 @@ fn user(
         clerk_created_at: time(&data, "created_at"),
         clerk_updated_at: updated_at,
         deleted_at,
-        data: Some(Value::Object(data)),
+        data: Some(match text {
+            Some(text) => JsonDoc::Text(text),
+            None => JsonDoc::Value(Value::Object(data)),
+        }),
     })
 }
 
@@ -311,7 +324,7 @@ fn tombstone_user(data: &Map<String, Value>, at: DateTime<Utc>) -> Result<NewUse
         image_url: None,
         external_id: string(data, "external_id"),
         public_metadata: None,
-        data: Some(stub(data)),
+        data: Some(JsonDoc::Value(stub(data))),
         clerk_created_at: None,
         clerk_updated_at: at,
         deleted_at: Some(at),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use shared::models::{NewMembership, NewOrganization, NewUser};
+use shared::models::{JsonDoc, NewMembership, NewOrganization, NewUser};
 
 use super::local::{LiveMembership, LiveRow};
 use crate::apply::{Change, ObjectKind};
@@ -54,7 +54,7 @@ pub(super) fn tombstone_change(
                 image_url: None,
                 external_id: row.kept.clone(),
                 public_metadata: None,
-                data: Some(stub("user", &id)),
+                data: Some(JsonDoc::Value(stub("user", &id))),
                 clerk_created_at: None,
                 clerk_updated_at: at,
                 deleted_at: Some(at),
