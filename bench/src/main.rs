@@ -61,6 +61,8 @@ pub struct Args {
 pub enum Side {
     Receiver,
     Worker,
+    /// Only the end-to-end latency phase.
+    EndToEnd,
 }
 
 #[tokio::main]
@@ -86,6 +88,10 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
             publish.rate,
             None,
         ));
+        return Ok((table, cpu));
+    }
+    if args.only == Some(Side::EndToEnd) {
+        end_to_end(bench, args, secs, &mut table).await?;
         return Ok((table, cpu));
     }
     let receiver = match args.only {
@@ -217,6 +223,29 @@ async fn receiver_side(
     ))
 }
 
+/// POST to applied at `--rate` events per second, receiver and worker together.
+async fn end_to_end(
+    bench: &Bench,
+    args: &Args,
+    secs: Duration,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    eprintln!("end to end: {} events/s for {secs:?}", args.rate);
+    let started = Instant::now();
+    let e = load::end_to_end(bench, args.rate, secs, args.batch_size, args.concurrency_db).await?;
+    eprintln!("end to end took {:?}", started.elapsed());
+    table.push(Row::millis("end to end: POST to applied, p50", e.p50));
+    table.push(
+        Row::millis("end to end: POST to applied, p99", e.p99).at_most(
+            e.p99.as_secs_f64() * 1000.0,
+            15.0,
+            "15 ms",
+        ),
+    );
+    table.push(Row::rate("end to end: offered events/s", e.rate, None));
+    Ok(())
+}
+
 /// The consumer and SQL floors, the worker's SQL, the drains and the end-to-end
 /// latency. Returns the worker's, RabbitMQ's and Postgres's CPU per event, ours and
 /// the floors'.
@@ -283,19 +312,7 @@ async fn worker_side(
         drains.push((n, w));
     }
 
-    eprintln!("end to end: {} events/s for {secs:?}", args.rate);
-    let started = Instant::now();
-    let e = load::end_to_end(bench, args.rate, secs, args.batch_size, args.concurrency_db).await?;
-    eprintln!("end to end took {:?}", started.elapsed());
-    table.push(Row::millis("end to end: POST to applied, p50", e.p50));
-    table.push(
-        Row::millis("end to end: POST to applied, p99", e.p99).at_most(
-            e.p99.as_secs_f64() * 1000.0,
-            15.0,
-            "15 ms",
-        ),
-    );
-    table.push(Row::rate("end to end: offered events/s", e.rate, None));
+    end_to_end(bench, args, secs, table).await?;
 
     // CPU per event beside the floors. The worker's figures are the largest backlog's.
     let (_, w) = drains.last().context("a drain ran")?;
