@@ -94,16 +94,21 @@ impl<'de> Deserialize<'de> for AnyObject {
     }
 }
 
-/// Reads a JSON object, building values only for the keys in `.0` and checking the
-/// rest as [`Value`] would (string escapes, number ranges) without building them.
+/// Reads a JSON object, building values only for `keys` (and, for the keys of
+/// `lists`, only for the given keys of each object in their array) and checking the
+/// rest as [`Value`] would (string escapes, number ranges) without building it.
 /// `None` when the value is not an object.
-struct Keep(&'static [&'static str]);
+#[derive(Clone, Copy)]
+struct Keep {
+    keys: &'static [&'static str],
+    lists: &'static [(&'static str, &'static [&'static str])],
+}
 
 impl<'de> DeserializeSeed<'de> for Keep {
     type Value = Option<Map<String, Value>>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V(&'static [&'static str]);
+        struct V(Keep);
         impl<'de> Visitor<'de> for V {
             type Value = Option<Map<String, Value>>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -112,7 +117,10 @@ impl<'de> DeserializeSeed<'de> for Keep {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut kept = Map::new();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if self.0.contains(&key.as_ref()) {
+                    if let Some((_, sub)) = self.0.lists.iter().find(|(k, _)| *k == key) {
+                        let value = map.next_value_seed(KeepEach(sub))?;
+                        kept.insert(key.into_owned(), value);
+                    } else if self.0.keys.contains(&key.as_ref()) {
                         let value = map.next_value::<Value>()?;
                         kept.insert(key.into_owned(), value);
                     } else {
@@ -142,6 +150,60 @@ impl<'de> DeserializeSeed<'de> for Keep {
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(None)
+            }
+        }
+        d.deserialize_any(V(self))
+    }
+}
+
+/// An array of objects, each read with [`Keep`] for `.0` (`null` for an element that
+/// is not an object); `null` when the value is not an array. Everything is checked.
+struct KeepEach(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeepEach {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        struct V(&'static [&'static str]);
+        impl<'de> Visitor<'de> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                let keep = Keep {
+                    keys: self.0,
+                    lists: &[],
+                };
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element_seed(keep)? {
+                    items.push(item.map_or(Value::Null, Value::Object));
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                while map.next_key::<Checked>()?.is_some() {
+                    map.next_value::<Checked>()?;
+                }
+                Ok(Value::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
             }
         }
         d.deserialize_any(V(self.0))
@@ -205,7 +267,8 @@ pub struct Envelope {
     /// The body as received (valid JSON), kept for `webhook_events.payload`.
     pub body: Vec<u8>,
     /// `data` as received, when [`Envelope::parse_for_apply`] kept in `data` only
-    /// the keys a change reads (see [`USER_KEYS`]). `None`: `data` is whole.
+    /// what a change reads (see [`USER_KEYS`], [`USER_LISTS`]). `None`: `data` is
+    /// whole.
     pub data_text: Option<String>,
 }
 
@@ -226,6 +289,10 @@ pub const USER_KEYS: &[&str] = &[
     "external_id",
     "public_metadata",
 ];
+
+/// Of each entry of a user's `email_addresses`, the keys the worker reads (to find
+/// the primary address); the rest of each entry is checked and skipped.
+pub const USER_LISTS: &[(&str, &[&str])] = &[("email_addresses", &["id", "email_address"])];
 
 impl Envelope {
     /// Parses `body`, reading only `type`, `data` and `timestamp` into values; the
@@ -266,8 +333,9 @@ impl Envelope {
     }
 
     /// As [`Envelope::parse`], with the same errors for the same bodies, but for
-    /// `user.created` and `user.updated` builds values only for the keys a user
-    /// upsert reads ([`USER_KEYS`]) and keeps `data` as its text
+    /// `user.created` and `user.updated` builds values only for what a user upsert
+    /// reads ([`USER_KEYS`], and of `email_addresses` each entry's `id` and
+    /// `email_address`) and keeps `data` as its text
     /// ([`Envelope::data_text`]), to be stored as it came. Every other value of
     /// `data` is still checked as a value would be (a lone surrogate or a number out
     /// of range is an error, as jsonb cannot store it) without being built. Building
@@ -298,7 +366,11 @@ impl Envelope {
             Some(raw) if is_user_upsert => {
                 let text = raw.get();
                 let mut de = serde_json::Deserializer::from_str(text);
-                let kept = match Keep(USER_KEYS).deserialize(&mut de) {
+                let keep = Keep {
+                    keys: USER_KEYS,
+                    lists: USER_LISTS,
+                };
+                let kept = match keep.deserialize(&mut de) {
                     Ok(kept) => kept,
                     // Not an object: `data` is checked below like any other.
                     Err(e) if e.classify() == serde_json::error::Category::Data => None,
@@ -453,6 +525,30 @@ mod tests {
         }
     }
 
+    /// `v` as [`Envelope::parse_for_apply`] keeps it under key `k`.
+    fn reduced(k: &str, v: &Value) -> Value {
+        let Some((_, sub)) = USER_LISTS.iter().find(|(key, _)| *key == k) else {
+            return v.clone();
+        };
+        let Value::Array(items) = v else {
+            return Value::Null;
+        };
+        Value::Array(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(m) => Value::Object(
+                        m.iter()
+                            .filter(|(k, _)| sub.contains(&k.as_str()))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    _ => Value::Null,
+                })
+                .collect(),
+        )
+    }
+
     #[test]
     fn parse_for_apply_reads_every_example_as_parse_does() {
         for (event_type, body) in crate::examples::EXAMPLES {
@@ -472,7 +568,7 @@ mod tests {
                         .data
                         .iter()
                         .filter(|(k, _)| USER_KEYS.contains(&k.as_str()))
-                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .map(|(k, v)| (k.clone(), reduced(k, v)))
                         .collect();
                     assert_eq!(fast.data, kept, "{event_type}");
                 }
@@ -516,6 +612,15 @@ mod tests {
                 ));
                 bodies.push(format!(
                     r#"{{"type":"{ty}","data":{{"id":"u","email_addresses":[{{"id":{bad}}}]}}}}"#
+                ));
+                bodies.push(format!(
+                    r#"{{"type":"{ty}","data":{{"id":"u","email_addresses":[{{"id":"e","verification":{{"x":[{bad}]}}}}]}}}}"#
+                ));
+                bodies.push(format!(
+                    r#"{{"type":"{ty}","data":{{"id":"u","email_addresses":[1,"a",null,{{"id":"e"}},[{bad}]]}}}}"#
+                ));
+                bodies.push(format!(
+                    r#"{{"type":"{ty}","data":{{"id":"u","email_addresses":{{"a":{bad}}}}}}}"#
                 ));
                 bodies.push(format!(
                     r#"{{"type":"{ty}","data":{{"id":"u","x\ud800":1}}}}"#

@@ -11,8 +11,8 @@
 //! [`PublishError::Unavailable`] at once, and the receiver answers 503.
 //!
 //! Requests do not publish one by one: each worker thread gathers its requests into
-//! batches ([`lanes`]), and a batch goes out on a channel of its own and is
-//! confirmed as a whole ([`batch`]), each event still told its own outcome.
+//! batches (`lanes`), and a batch goes out on a channel of its own and is
+//! confirmed as a whole (`batch`), each event still told its own outcome.
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -51,7 +51,7 @@ pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Confirm-mode channels for `workers` HTTP worker threads: one per lane, so a
 /// batch never waits for a channel. Each carries one batch at a time (see
-/// [`batch`]). No more than that: lapin checks the flow state of every channel of
+/// `batch`). No more than that: lapin checks the flow state of every channel of
 /// the connection for each frame it writes.
 pub fn channels_for(workers: usize) -> usize {
     workers.max(1) * LANES_PER_THREAD

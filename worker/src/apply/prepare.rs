@@ -426,6 +426,40 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_parse_makes_the_same_user_with_data_as_received() {
+        for (event_type, body) in shared::examples::EXAMPLES {
+            if !matches!(*event_type, "user.created" | "user.updated") {
+                continue;
+            }
+            let change =
+                |e: Envelope| match EventToApply::from_envelope("m", e, None, 1, Payloads::Discard)
+                    .expect("valid")
+                    .change
+                {
+                    Change::User(u) => u,
+                    other => panic!("not a user change: {other:?}"),
+                };
+            let whole = change(Envelope::parse(body.as_bytes()).expect("parses"));
+            let fast = change(Envelope::parse_for_apply(body.as_bytes()).expect("parses"));
+            assert!(
+                fast.email.is_some(),
+                "{event_type}: the example has a primary email"
+            );
+            assert!(matches!(fast.data, Some(JsonDoc::Text(_))), "{event_type}");
+            let as_json = |u: &NewUser| -> Value {
+                serde_json::from_str(&u.data.as_ref().expect("data").to_text()).expect("json")
+            };
+            assert_eq!(as_json(&fast), as_json(&whole), "{event_type}");
+            let without_data = |u: NewUser| NewUser { data: None, ..u };
+            assert_eq!(
+                format!("{:?}", without_data(fast)),
+                format!("{:?}", without_data(whole)),
+                "{event_type}"
+            );
+        }
+    }
+
+    #[test]
     fn handled_types_need_an_id_and_a_version() {
         let no_id = envelope(r#"{"type":"user.created","data":{"updated_at":1}}"#);
         assert!(EventToApply::from_envelope("m", no_id, None, 1, Payloads::Discard).is_err());
