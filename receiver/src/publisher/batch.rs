@@ -66,8 +66,9 @@ pub async fn publish(channel: &Channel, exchange: &ShortString, batch: Vec<Messa
                 .await
         }
     });
-    // `join_all` polls each publish once before waiting on any: the frames of the
-    // whole batch are queued for lapin's I/O thread in one go, in the batch's order.
+    // `join_all` polls every publish before any of them waits: the frames of the
+    // whole batch are queued for lapin's I/O thread together. Results come back in
+    // the batch's order, each with its own message's confirm.
     let confirms = join_all(sends).await.into_iter().map(|c| {
         c.map(|confirmation| match confirmation {
             Confirmation::Ack(r) => Confirmed {
