@@ -305,31 +305,8 @@ impl Envelope {
             data: Option<Value>,
             timestamp: Option<Value>,
         }
-        let wire: Wire = serde_json::from_slice(body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                EnvelopeError::NotAnEvent("the body is not a JSON object".into())
-            }
-            _ => EnvelopeError::NotJson(e),
-        })?;
-        let Some(Value::String(event_type)) = wire.event_type else {
-            return Err(EnvelopeError::NotAnEvent("no string `type`".into()));
-        };
-        let Some(Value::Object(data)) = wire.data else {
-            return Err(EnvelopeError::NotAnEvent("no object `data`".into()));
-        };
-        let timestamp_ms = match wire.timestamp {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(millis(&v).ok_or_else(|| {
-                EnvelopeError::NotAnEvent(format!("`timestamp` is not a number: {v}"))
-            })?),
-        };
-        Ok(Self {
-            event_type,
-            data,
-            timestamp_ms,
-            body: body.to_vec(),
-            data_text: None,
-        })
+        let wire: Wire = serde_json::from_slice(body).map_err(not_an_object)?;
+        Self::assemble(body, wire.event_type, wire.data, wire.timestamp, None)
     }
 
     /// As [`Envelope::parse`], with the same errors for the same bodies, but for
@@ -350,12 +327,6 @@ impl Envelope {
             data: Option<&'a RawValue>,
             timestamp: Option<Value>,
         }
-        let not_an_object = |e: serde_json::Error| match e.classify() {
-            serde_json::error::Category::Data => {
-                EnvelopeError::NotAnEvent("the body is not a JSON object".into())
-            }
-            _ => EnvelopeError::NotJson(e),
-        };
         let wire: Wire = serde_json::from_slice(body).map_err(not_an_object)?;
         let is_user_upsert = matches!(
             &wire.event_type,
@@ -389,13 +360,25 @@ impl Envelope {
                 None,
             ),
         };
-        let Some(Value::String(event_type)) = wire.event_type else {
+        Self::assemble(body, wire.event_type, data, wire.timestamp, data_text)
+    }
+
+    /// The envelope from its three read fields, or why they are not one: what both
+    /// parses share once they have read the fields.
+    fn assemble(
+        body: &[u8],
+        event_type: Option<Value>,
+        data: Option<Value>,
+        timestamp: Option<Value>,
+        data_text: Option<String>,
+    ) -> Result<Self, EnvelopeError> {
+        let Some(Value::String(event_type)) = event_type else {
             return Err(EnvelopeError::NotAnEvent("no string `type`".into()));
         };
         let Some(Value::Object(data)) = data else {
             return Err(EnvelopeError::NotAnEvent("no object `data`".into()));
         };
-        let timestamp_ms = match wire.timestamp {
+        let timestamp_ms = match timestamp {
             None | Some(Value::Null) => None,
             Some(v) => Some(millis(&v).ok_or_else(|| {
                 EnvelopeError::NotAnEvent(format!("`timestamp` is not a number: {v}"))
@@ -420,6 +403,16 @@ impl Envelope {
 
     pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
         self.timestamp_ms.and_then(datetime_from_millis)
+    }
+}
+
+/// A body that does not parse as a whole: not JSON, or JSON but not an object.
+fn not_an_object(e: serde_json::Error) -> EnvelopeError {
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            EnvelopeError::NotAnEvent("the body is not a JSON object".into())
+        }
+        _ => EnvelopeError::NotJson(e),
     }
 }
 
