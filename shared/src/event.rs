@@ -5,7 +5,7 @@
 //! ordering need is read and required; the rest is skipped, and the body is kept as
 //! the bytes received.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{
@@ -77,7 +77,7 @@ impl<'de> Deserialize<'de> for AnyObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
                 let mut id = None;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key()? {
                     if key == "id" {
                         id = match map.next_value::<Value>()? {
                             Value::String(s) => Some(s),
@@ -91,6 +91,32 @@ impl<'de> Deserialize<'de> for AnyObject {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// An object's key, borrowed from the body unless it has escapes. (serde's own
+/// `Cow<str>` always allocates: it deserializes through `String`.)
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -116,7 +142,7 @@ impl<'de> DeserializeSeed<'de> for Keep {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut kept = Map::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key()? {
                     if let Some((_, sub)) = self.0.lists.iter().find(|(k, _)| *k == key) {
                         let value = map.next_value_seed(KeepEach(sub))?;
                         kept.insert(key.into_owned(), value);
@@ -439,6 +465,26 @@ pub fn datetime_from_millis(ms: i64) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn keys_written_with_escapes_are_read_as_their_text() {
+        // `\u0069d` is `id`, `first\u005fname` is `first_name`: both readers borrow
+        // plain keys from the body and must still decode escaped ones.
+        let body = br#"{"type":"user.updated","data":{"\u0069d":"user_e","first\u005fname":"Ada","x\n":1}}"#;
+        assert_eq!(
+            route(body).expect("an envelope").object_id.as_deref(),
+            Some("user_e")
+        );
+        let envelope = Envelope::parse_for_apply(body).expect("an envelope");
+        assert_eq!(envelope.data.get("id"), Some(&json!("user_e")));
+        assert_eq!(envelope.data.get("first_name"), Some(&json!("Ada")));
+        assert_eq!(
+            envelope.data.len(),
+            2,
+            "only the kept keys: {:?}",
+            envelope.data
+        );
+    }
 
     #[test]
     fn route_accepts_envelopes_only() {
