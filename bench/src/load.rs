@@ -75,6 +75,21 @@ pub async fn publish(
     channels: usize,
     secs: Duration,
 ) -> anyhow::Result<Floor> {
+    publish_paced(b, concurrency, channels, secs, None).await
+}
+
+/// As [`publish`], but at no more than `rate` publishes per second when given: each
+/// publisher takes its turn every `concurrency / rate` seconds (turns spread evenly),
+/// or at once when its last confirm came late. RabbitMQ's cost per message falls as
+/// the rate rises (more messages per write and per fsync of its log), so the cost
+/// of a publish is compared at the same rate as well as at the ceiling's.
+pub async fn publish_paced(
+    b: &Bench,
+    concurrency: usize,
+    channels: usize,
+    secs: Duration,
+    rate: Option<f64>,
+) -> anyhow::Result<Floor> {
     let beam = cpu::rabbitmq_pid()?;
     let (conn, _) = shared::amqp::NodeRotation::new(b.nodes.clone())
         .connect("clerk-sync bench")
@@ -95,9 +110,19 @@ pub async fn publish(
         let bodies = bodies.clone();
         let done = done.clone();
         let exchange = b.topology.exchange();
+        let mut turns = rate.map(|rate| {
+            let period = Duration::from_secs_f64(concurrency as f64 / rate.max(1.0));
+            let first = tokio::time::Instant::now() + period.mul_f64(t as f64 / concurrency as f64);
+            let mut turns = tokio::time::interval_at(first, period);
+            turns.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            turns
+        });
         tasks.push(tokio::spawn(async move {
             let mut n = t;
             while Instant::now() < stop_at {
+                if let Some(turns) = turns.as_mut() {
+                    turns.tick().await;
+                }
                 let id = format!("msg_ceiling_{t}_{n}");
                 let confirm = ch
                     .basic_publish(

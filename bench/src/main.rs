@@ -183,6 +183,18 @@ async fn receiver_side(
         ));
     }
 
+    eprintln!(
+        "floor: the raw confirmed publisher paced at the receiver's rate ({:.0}/s, at most {} in flight)",
+        r.rate, args.concurrency
+    );
+    let paced = load::publish_paced(bench, args.concurrency, 1, secs, Some(r.rate)).await?;
+    bench.purge().await?;
+    table.push(Row::rate(
+        "floor: raw confirmed publishes/s, paced at the receiver's rate",
+        paced.rate,
+        None,
+    ));
+
     let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
     cpu.push(
         "receiver process",
@@ -197,6 +209,20 @@ async fn receiver_side(
         publish.server,
         "RabbitMQ per raw confirmed publish, 64 in flight",
         Some(0.8),
+    );
+    cpu.push_spent(
+        "(detail) RabbitMQ per accepted webhook, against a raw publish at the same rate",
+        r.rabbitmq,
+        paced.server,
+        "RabbitMQ per raw confirmed publish paced at the receiver's rate",
+        None,
+    );
+    cpu.push(
+        "(detail) receiver process, against the floor at the same rate",
+        r.server.micros_per_event(),
+        sink.server.micros_per_event() + paced.client.micros_per_event(),
+        "bench-sink + the paced raw publisher (client, its timers included)",
+        None,
     );
     cpu.push_spent(
         "(detail) RabbitMQ per raw confirmed publish, 32 channels, one in flight each",
