@@ -269,6 +269,14 @@ async fn end_to_end(
         ),
     );
     table.push(Row::rate("end to end: offered events/s", e.rate, None));
+    table.push(Row::millis(
+        "end to end: POST to answered (durable), p50",
+        e.answered_p50,
+    ));
+    table.push(Row::millis(
+        "end to end: POST to answered (durable), p99",
+        e.answered_p99,
+    ));
     Ok(())
 }
 
