@@ -58,6 +58,8 @@ pub struct Options {
     pub max_attempts: u32,
     pub retry_delays: Vec<Duration>,
     pub batch_size: usize,
+    /// The workers' `WORKER_BATCH_LINGER`.
+    pub batch_linger: Duration,
     /// Signing secrets the receiver accepts.
     pub secrets: String,
     pub max_body_bytes: usize,
@@ -82,6 +84,7 @@ impl Default for Options {
             max_attempts: 5,
             retry_delays: vec![Duration::from_millis(200)],
             batch_size: 100,
+            batch_linger: worker::settings::DEFAULT_BATCH_LINGER,
             secrets: SECRET.to_owned(),
             max_body_bytes: 1_048_576,
             receiver_amqp_url: None,
@@ -168,6 +171,7 @@ impl TestApp {
             retry_delays: self.options.retry_delays.clone(),
             metrics_addr: "127.0.0.1:0".into(),
             batch_size: self.options.batch_size,
+            batch_linger: self.options.batch_linger,
             prefetch: 500,
             concurrency: 2,
             db_pool_size: 4,
@@ -400,6 +404,10 @@ impl TestApp {
             .env("RETRY_DELAYS", delays.join(","))
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", s.batch_size.to_string())
+            .env(
+                "WORKER_BATCH_LINGER",
+                format!("{}us", s.batch_linger.as_micros()),
+            )
             .env("STORE_PAYLOADS", s.store_payloads.to_string())
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())

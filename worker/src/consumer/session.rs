@@ -3,7 +3,7 @@
 //! in batches with up to `WORKER_CONCURRENCY` in flight, and on stop finish them and
 //! close.
 
-use futures_util::{stream::FuturesUnordered, StreamExt};
+use futures_util::{future::Either, stream::FuturesUnordered, StreamExt};
 use lapin::Connection;
 use lapin::{
     options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions},
@@ -76,8 +76,21 @@ impl Consumer {
         info!(queue = %self.topology.events_queue(), tag = %self.tag, "consuming");
 
         // Up to `concurrency` batches in flight: one is applied while the next is
-        // decoded, settled or waiting on the broker.
-        let mut batches = consumer.ready_chunks(self.settings.batch_size);
+        // decoded, settled or waiting on the broker. A batch is taken only when a
+        // slot is free; then it holds what has arrived, and when that is less than a
+        // full batch it waits up to `batch_linger` from its first delivery for more
+        // (fewer, larger transactions at moderate rates; a backlog fills a batch at
+        // once and never waits).
+        let size = self.settings.batch_size;
+        let mut batches = if self.settings.batch_linger.is_zero() {
+            Either::Left(consumer.ready_chunks(size))
+        } else {
+            Either::Right(Box::pin(tokio_stream::StreamExt::chunks_timeout(
+                consumer,
+                size,
+                self.settings.batch_linger,
+            )))
+        };
         let acks = Acks::new(channel.clone());
         let mut in_flight = FuturesUnordered::new();
         let result = loop {
