@@ -40,6 +40,10 @@ pub struct Args {
     /// Deliveries per worker transaction (WORKER_BATCH_SIZE).
     #[arg(long, default_value_t = 200)]
     pub batch_size: usize,
+    /// How long a worker's batch that is not full waits for more
+    /// (WORKER_BATCH_LINGER; `0` turns it off).
+    #[arg(long, default_value = "3ms")]
+    pub batch_linger: String,
     /// Batches a worker applies at once (WORKER_CONCURRENCY).
     #[arg(long, default_value_t = 2)]
     pub concurrency_db: usize,

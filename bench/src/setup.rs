@@ -27,6 +27,8 @@ pub struct Bench {
     pub retry_delays: Vec<Duration>,
     /// `--amqp-url`: one node or the nodes of a cluster.
     pub nodes: AmqpNodes,
+    /// `--batch-linger`, the worker's `WORKER_BATCH_LINGER`.
+    pub batch_linger: String,
 }
 
 impl Bench {
@@ -50,6 +52,7 @@ impl Bench {
             db_url,
             retry_delays: vec![Duration::from_secs(1)],
             nodes,
+            batch_linger: args.batch_linger.clone(),
         };
         let ch = b.channel().await?;
         b.topology.declare(&ch).await?;
@@ -124,6 +127,7 @@ impl Bench {
             .env("RETRY_DELAYS", "1s")
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_BATCH_SIZE", batch_size.to_string())
+            .env("WORKER_BATCH_LINGER", &self.batch_linger)
             .env("WORKER_CONCURRENCY", concurrency.to_string())
             .stdout(Stdio::null())
             .spawn()?)
