@@ -91,6 +91,32 @@ async fn a_failing_event_is_retried_with_growing_delays_then_dead_lettered_and_r
         .await;
     let started = Instant::now();
     let cursed = app.post(&event("user.created", "user_cursed", T0)).await;
+    // The other event goes in once the first attempt has been made, so that it is
+    // not in the same batch: a batch that fails is applied again event by event,
+    // which would fire the trigger twice in one attempt.
+    wait_for(
+        "the first attempt on user_cursed",
+        Duration::from_secs(20),
+        || async {
+            let called = app
+                .db
+                .with(|c| {
+                    use diesel::prelude::*;
+                    #[derive(QueryableByName)]
+                    struct Called {
+                        #[diesel(sql_type = diesel::sql_types::Bool)]
+                        is_called: bool,
+                    }
+                    diesel::sql_query("SELECT is_called FROM attempts")
+                        .get_result::<Called>(c)
+                        .expect("sequence")
+                        .is_called
+                })
+                .await;
+            called.then_some(())
+        },
+    )
+    .await;
     let fine = app.post(&event("user.created", "user_fine", T0)).await;
     assert_eq!(
         app.wait_recorded(&fine).await,
