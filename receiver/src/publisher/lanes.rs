@@ -1,39 +1,71 @@
-//! Gathering a worker thread's requests into batches.
+//! Gathering a worker thread's requests into batches, and keeping a few batches in
+//! flight on the thread's channel.
 //!
 //! actix-web runs each HTTP worker on its own thread. Every thread that publishes
 //! gets a queue and a dispatcher task of its own (on that thread), so a request
-//! hands its event over without waking another thread. The dispatcher keeps at most
-//! [`LANES_PER_THREAD`] batches in flight: when a lane is free it takes everything
-//! queued (up to [`MAX_BATCH`]) as one batch, on a channel of its own (see
-//! [`super::batch`]). Under light load a batch is one event and goes out at once;
-//! under heavy load events wait while the lanes are busy and then go out together,
-//! so lapin's I/O thread is woken and RabbitMQ confirms once per batch rather than
-//! once per event.
+//! hands its event over without waking another thread. The dispatcher takes a
+//! channel (its own, one per thread, unless another thread holds it) and sends
+//! everything queued (up to [`MAX_BATCH`]) as one batch, as long as fewer than
+//! [`BATCHES_IN_FLIGHT`] batches wait for their confirms. Under light load a batch
+//! is one event and goes out at once; under heavy load events gather while the
+//! batches in flight are confirmed, so lapin's I/O thread is woken and RabbitMQ
+//! confirms once per batch rather than once per event, and a second batch does
+//! not wait for the first one's confirms, so RabbitMQ sees a steady stream.
+//!
+//! The dispatcher polls every confirm in flight on its channel whenever one of them
+//! wakes it: that is what lets each confirm decide its own message while no return
+//! has been seen (see [`super::ledger`]).
 
 use std::{
     cell::{Cell, RefCell},
     collections::VecDeque,
+    future::{poll_fn, Future},
+    pin::Pin,
     rc::Rc,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Instant,
 };
 
-use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use actix_web::web::Bytes;
+use futures_util::task::AtomicWaker;
+use lapin::{
+    options::BasicPublishOptions, types::ShortString, BasicProperties, Channel, Confirmation,
+};
+use tokio::sync::{oneshot, OwnedMutexGuard};
+use tracing::warn;
 
-use super::{batch, PublishError, Publisher};
+use super::{
+    ledger::{Confirmed, Ledger},
+    PublishError, Publisher, CONFIRM_TIMEOUT,
+};
 
-/// Batches a worker thread keeps in flight. One: while a batch waits for its
-/// confirms the next one gathers, and goes out as soon as the first is settled.
-/// Two per thread (smaller batches, 10 events on average instead of 16 at 64
-/// connections) cost the receiver about 10% more CPU per webhook and RabbitMQ
-/// about as much, for a p99 about 1 ms lower (docs/speed.md).
-pub const LANES_PER_THREAD: usize = 1;
+/// Batches a thread keeps in flight on its channel. While one batch waits for its
+/// confirms, the next goes out as soon as anything is queued; a third gathers until
+/// one of them is settled. One (the batch before waits for the one in flight) gave
+/// batches of 16 at 64 connections but cost a confirm round trip of waiting to
+/// every event: 56% of the publish ceiling and a p99 of 12 ms, against 64–66% and
+/// 8–10 ms with two (docs/speed.md).
+pub const BATCHES_IN_FLIGHT: usize = 2;
 
 /// The most events in one batch.
 pub const MAX_BATCH: usize = 128;
 
+/// One event, ready to go out.
+pub struct Message {
+    pub routing_key: ShortString,
+    pub body: Bytes,
+    pub properties: BasicProperties,
+    /// The `message_id` in `properties`, by which a return names it.
+    pub message_id: ShortString,
+}
+
 /// An event waiting for its batch, and where to say what became of it.
 pub struct Pending {
-    pub message: batch::Message,
+    pub message: Message,
     pub reply: oneshot::Sender<Result<(), PublishError>>,
 }
 
@@ -41,10 +73,35 @@ pub struct Pending {
 struct Lanes {
     publisher: Publisher,
     queue: RefCell<VecDeque<Pending>>,
-    ready: Notify,
+    /// The dispatcher's waker, woken when something is queued.
+    waker: RefCell<Option<Waker>>,
     /// Set when the dispatcher has gone (its runtime stopped): the next request
     /// starts another.
     closed: Cell<bool>,
+    /// The channel this thread prefers (each thread its own).
+    channel: usize,
+}
+
+impl Lanes {
+    fn wake(&self) {
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    fn register(&self, cx: &Context<'_>) {
+        let mut slot = self.waker.borrow_mut();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+    }
+
+    /// Tells everything queued that there is no channel to publish it on.
+    fn refuse_queued(&self) {
+        for pending in self.queue.borrow_mut().drain(..) {
+            let _ = pending.reply.send(Err(PublishError::Unavailable));
+        }
+    }
 }
 
 thread_local! {
@@ -63,15 +120,16 @@ pub fn submit(publisher: &Publisher, pending: Pending) {
         let lanes = Rc::new(Lanes {
             publisher: publisher.clone(),
             queue: RefCell::new(VecDeque::new()),
-            ready: Notify::new(),
+            waker: RefCell::new(None),
             closed: Cell::new(false),
+            channel: publisher.next_channel(),
         });
         tokio::task::spawn_local(dispatch(lanes.clone()));
         all.push(lanes.clone());
         lanes
     });
     lanes.queue.borrow_mut().push_back(pending);
-    lanes.ready.notify_one();
+    lanes.wake();
 }
 
 /// Marks the lanes closed when the dispatcher goes, and lets go of what waits: each
@@ -87,30 +145,253 @@ impl Drop for CloseOnDrop {
 
 async fn dispatch(lanes: Rc<Lanes>) {
     let lanes = CloseOnDrop(lanes);
-    let free = Arc::new(Semaphore::new(LANES_PER_THREAD));
+    let lanes = &lanes.0;
     loop {
-        lanes.0.ready.notified().await;
-        while !lanes.0.queue.borrow().is_empty() {
-            let Ok(lane) = free.clone().acquire_owned().await else {
-                return;
-            };
-            let batch: Vec<Pending> = {
-                let mut queue = lanes.0.queue.borrow_mut();
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            };
-            tokio::task::spawn_local(run(lanes.0.publisher.clone(), batch, lane));
-        }
+        poll_fn(|cx| {
+            if lanes.queue.borrow().is_empty() {
+                lanes.register(cx);
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+        let Some(pool) = lanes.publisher.current() else {
+            lanes.refuse_queued();
+            continue;
+        };
+        let (channel, turn) = lanes.publisher.take_turn(&pool, lanes.channel).await;
+        let mut session = Session::new(lanes.publisher.clone(), channel, turn);
+        poll_fn(|cx| session.poll(cx, lanes)).await;
     }
 }
 
-/// Publishes one batch and answers each of its requests.
-async fn run(publisher: Publisher, batch: Vec<Pending>, _lane: OwnedSemaphorePermit) {
-    let (messages, replies): (Vec<_>, Vec<_>) =
-        batch.into_iter().map(|p| (p.message, p.reply)).unzip();
-    let results = publisher.publish_batch(messages).await;
-    for (reply, result) in replies.into_iter().zip(results) {
-        // The request may have timed out and gone: nothing to tell.
-        let _ = reply.send(result);
+/// A message in flight: its reply, its batch and its confirm.
+struct Outstanding {
+    reply: oneshot::Sender<Result<(), PublishError>>,
+    batch: u64,
+    confirm: Pin<Box<dyn Future<Output = lapin::Result<Confirmation>>>>,
+}
+
+/// Wakes the dispatcher when a confirm resolves, and remembers that one did, so the
+/// dispatcher polls the confirms only then (not for every queued request).
+#[derive(Default)]
+struct ConfirmWake {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ConfirmWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
     }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// The thread's use of one channel, from the first batch until nothing is queued
+/// or in flight (or the channel can no longer be used).
+struct Session {
+    publisher: Publisher,
+    channel: Channel,
+    exchange: ShortString,
+    ledger: Ledger<Outstanding>,
+    /// Each batch in flight: its number, its undecided messages, when it went out.
+    batches: VecDeque<(u64, usize, Instant)>,
+    next_batch: u64,
+    wake: Arc<ConfirmWake>,
+    confirm_waker: Waker,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl Session {
+    fn new(publisher: Publisher, channel: Channel, turn: OwnedMutexGuard<()>) -> Self {
+        let wake = Arc::new(ConfirmWake::default());
+        let exchange = ShortString::from(publisher.inner.topology.exchange());
+        Self {
+            publisher,
+            channel,
+            exchange,
+            ledger: Ledger::default(),
+            batches: VecDeque::new(),
+            next_batch: 0,
+            confirm_waker: Waker::from(wake.clone()),
+            wake,
+            deadline: Box::pin(tokio::time::sleep(CONFIRM_TIMEOUT)),
+            _turn: turn,
+        }
+    }
+
+    /// Whether new batches may go out on this channel.
+    fn usable(&self) -> bool {
+        self.channel.status().connected() && !self.publisher.inner.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Sends what is queued as one batch.
+    fn launch(&mut self, lanes: &Lanes) {
+        let batch: Vec<Pending> = {
+            let mut queue = lanes.queue.borrow_mut();
+            let n = queue.len().min(MAX_BATCH);
+            queue.drain(..n).collect()
+        };
+        let number = self.next_batch;
+        self.next_batch += 1;
+        self.publisher
+            .inner
+            .metrics
+            .batch_size
+            .observe(batch.len() as f64);
+        if self.batches.is_empty() {
+            self.deadline
+                .as_mut()
+                .reset((Instant::now() + CONFIRM_TIMEOUT).into());
+        }
+        self.batches
+            .push_back((number, batch.len(), Instant::now()));
+        for Pending { message, reply } in batch {
+            let channel = self.channel.clone();
+            let exchange = self.exchange.clone();
+            let id = message.message_id.clone();
+            let confirm = Box::pin(async move {
+                channel
+                    .basic_publish(
+                        exchange,
+                        message.routing_key,
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..Default::default()
+                        },
+                        &message.body,
+                        message.properties,
+                    )
+                    .await?
+                    .await
+            });
+            self.ledger.push(
+                id,
+                Outstanding {
+                    reply,
+                    batch: number,
+                    confirm,
+                },
+            );
+        }
+    }
+
+    /// Polls every confirm in flight and tells each message that can be told.
+    fn collect(&mut self) {
+        let mut cx = Context::from_waker(&self.confirm_waker);
+        self.ledger
+            .poll_waiting(|o| match o.confirm.as_mut().poll(&mut cx) {
+                Poll::Pending => None,
+                Poll::Ready(confirmation) => Some(confirmation.map(|c| match c {
+                    Confirmation::Ack(r) => Confirmed {
+                        acked: true,
+                        returned: r.map(|r| id_of(&r.properties)),
+                    },
+                    Confirmation::Nack(r) => Confirmed {
+                        acked: false,
+                        returned: r.map(|r| id_of(&r.properties)),
+                    },
+                    // Only without confirm mode, which these channels never lack.
+                    Confirmation::NotRequested => Confirmed {
+                        acked: false,
+                        returned: None,
+                    },
+                })),
+            });
+        let settled = self.ledger.settle();
+        if !settled.strays.is_empty() {
+            warn!(
+                returned_message_ids = ?settled.strays,
+                "the broker returned messages that were not in flight on this channel; \
+                 replacing the connection"
+            );
+            self.publisher.poison();
+        }
+        let mut failed = false;
+        for (outstanding, result) in settled.told {
+            failed |= matches!(result, Err(PublishError::Channel(_)));
+            self.told(outstanding.batch);
+            // The request may have timed out and gone: nothing to tell.
+            let _ = outstanding.reply.send(result);
+        }
+        if failed {
+            // Let the supervisor check the channels now rather than at its next tick.
+            self.publisher.inner.changed.notify_one();
+        }
+    }
+
+    /// Counts one message of `batch` as told.
+    fn told(&mut self, batch: u64) {
+        if let Some(entry) = self.batches.iter_mut().find(|(b, _, _)| *b == batch) {
+            entry.1 -= 1;
+        }
+        let front = self.batches.front().map(|(b, _, _)| *b);
+        self.batches.retain(|(_, left, _)| *left > 0);
+        if let Some(&(b, _, sent)) = self.batches.front() {
+            if Some(b) != front {
+                self.deadline
+                    .as_mut()
+                    .reset((sent + CONFIRM_TIMEOUT).into());
+            }
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>, lanes: &Lanes) -> Poll<()> {
+        lanes.register(cx);
+        self.wake.task.register(cx.waker());
+        loop {
+            let mut launched = false;
+            while self.batches.len() < BATCHES_IN_FLIGHT
+                && !self.ledger.tainted()
+                && !lanes.queue.borrow().is_empty()
+                && self.usable()
+            {
+                self.launch(lanes);
+                launched = true;
+            }
+            let woken = self.wake.woken.swap(false, Ordering::AcqRel);
+            if !(launched || woken) {
+                break;
+            }
+            let before = self.batches.len();
+            self.collect();
+            // A batch was settled: another may go out at once.
+            if self.batches.len() == before || lanes.queue.borrow().is_empty() {
+                break;
+            }
+        }
+        if self.ledger.is_empty() {
+            if !self.usable() {
+                // Broken or poisoned: the supervisor is replacing the connection.
+                lanes.refuse_queued();
+            }
+            return Poll::Ready(());
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            // A confirm is overdue: the channel may still deliver it later, so it
+            // no longer carries only what this ledger knows of.
+            self.publisher.poison();
+            for outstanding in self.ledger.abandon() {
+                let _ = outstanding
+                    .reply
+                    .send(Err(PublishError::Timeout(CONFIRM_TIMEOUT)));
+            }
+            self.batches.clear();
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+fn id_of(properties: &BasicProperties) -> String {
+    properties
+        .message_id()
+        .as_ref()
+        .map_or_else(String::new, |id| id.as_str().to_owned())
 }

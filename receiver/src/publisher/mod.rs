@@ -11,8 +11,8 @@
 //! [`PublishError::Unavailable`] at once, and the receiver answers 503.
 //!
 //! Requests do not publish one by one: each worker thread gathers its requests into
-//! batches (`lanes`), and a batch goes out on a channel of its own and is
-//! confirmed as a whole (`batch`), each event still told its own outcome.
+//! batches and keeps a few in flight on a channel of its own (`lanes`), each event
+//! told its own outcome by its own confirm (`ledger`).
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -40,10 +40,10 @@ use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 
-mod batch;
 mod lanes;
+mod ledger;
 
-pub use lanes::{LANES_PER_THREAD, MAX_BATCH};
+pub use lanes::{BATCHES_IN_FLIGHT, MAX_BATCH};
 
 /// How long to wait for the broker's confirm before answering 503. Svix gives an
 /// endpoint 15 s.
@@ -54,7 +54,7 @@ pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 /// `batch`). No more than that: lapin checks the flow state of every channel of
 /// the connection for each frame it writes.
 pub fn channels_for(workers: usize) -> usize {
-    workers.max(1) * LANES_PER_THREAD
+    workers.max(1)
 }
 
 /// Why an event could not be made durable. Every variant is a 503: Svix retries.
@@ -103,9 +103,9 @@ struct Inner {
     topology: Topology,
     pool: RwLock<Option<Arc<Pool>>>,
     next: AtomicUsize,
-    /// Set when a channel can no longer be trusted with one batch at a time (a
-    /// confirm timed out and is still pending, or a return named a message of no
-    /// batch): the supervisor replaces the connection.
+    /// Set when a channel can no longer be trusted to carry only what its ledger
+    /// knows of (a confirm timed out and is still pending, or a return named a
+    /// message not in flight): the supervisor replaces the connection.
     poisoned: AtomicBool,
     changed: tokio::sync::Notify,
     metrics: Metrics,
@@ -141,19 +141,31 @@ impl Publisher {
         guard.as_ref().filter(|p| p.usable()).cloned()
     }
 
-    /// A free channel of `pool`, or the next one's turn when all are busy.
-    async fn take_turn(&self, pool: &Pool) -> (Channel, OwnedMutexGuard<()>) {
+    /// A channel index for a new thread's lanes: each thread its own, in turn.
+    fn next_channel(&self) -> usize {
+        self.inner.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The channel `preferred` of `pool` if free, else any free one, else the
+    /// preferred one's turn when it comes. A thread holds its turn while it has
+    /// batches in flight: a channel's confirms are read by one thread's ledger.
+    async fn take_turn(&self, pool: &Pool, preferred: usize) -> (Channel, OwnedMutexGuard<()>) {
         let n = pool.channels.len();
-        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
         for k in 0..n {
-            let i = (start + k) % n;
+            let i = (preferred + k) % n;
             if let Ok(turn) = pool.turns[i].clone().try_lock_owned() {
                 return (pool.channels[i].clone(), turn);
             }
         }
-        let i = start % n;
+        let i = preferred % n;
         let turn = pool.turns[i].clone().lock_owned().await;
         (pool.channels[i].clone(), turn)
+    }
+
+    /// Marks the channels untrustworthy and wakes the supervisor to replace them.
+    fn poison(&self) {
+        self.inner.poisoned.store(true, Ordering::SeqCst);
+        self.inner.changed.notify_one();
     }
 
     /// Whether the confirm-mode channels are open.
@@ -207,7 +219,7 @@ impl Publisher {
         lanes::submit(
             self,
             lanes::Pending {
-                message: batch::Message {
+                message: lanes::Message {
                     routing_key: event.event_type.into(),
                     body: event.body,
                     properties,
@@ -218,9 +230,8 @@ impl Publisher {
         );
         let outcome = match tokio::time::timeout(CONFIRM_TIMEOUT, answer).await {
             Err(_) => {
-                // The batch may still be pending on its channel.
-                self.inner.poisoned.store(true, Ordering::SeqCst);
-                self.inner.changed.notify_one();
+                // The event may still be pending on its channel.
+                self.poison();
                 Err(PublishError::Timeout(CONFIRM_TIMEOUT))
             }
             // The thread's lanes went (its runtime is stopping).
@@ -232,51 +243,6 @@ impl Publisher {
             .confirm_seconds
             .observe(started.elapsed().as_secs_f64());
         outcome
-    }
-
-    /// Publishes a batch on a channel of its own and waits for every confirm; one
-    /// result per message, in order.
-    async fn publish_batch(&self, messages: Vec<batch::Message>) -> Vec<Result<(), PublishError>> {
-        let n = messages.len();
-        self.inner.metrics.batch_size.observe(n as f64);
-        let Some(pool) = self.current() else {
-            return (0..n).map(|_| Err(PublishError::Unavailable)).collect();
-        };
-        let exchange = ShortString::from(self.inner.topology.exchange());
-        let published = async {
-            let (channel, _turn) = self.take_turn(&pool).await;
-            batch::publish(&channel, &exchange, messages).await
-        };
-        let results = match tokio::time::timeout(CONFIRM_TIMEOUT, published).await {
-            Err(_) => {
-                // The batch may still be pending on its channel: that channel no
-                // longer carries one batch at a time.
-                self.inner.poisoned.store(true, Ordering::SeqCst);
-                (0..n)
-                    .map(|_| Err(PublishError::Timeout(CONFIRM_TIMEOUT)))
-                    .collect()
-            }
-            Ok(outcome) => {
-                if !outcome.strays.is_empty() {
-                    warn!(
-                        returned_message_ids = ?outcome.strays,
-                        "the broker returned messages of no batch on this channel; \
-                         replacing the connection"
-                    );
-                    self.inner.poisoned.store(true, Ordering::SeqCst);
-                }
-                outcome.results
-            }
-        };
-        if results
-            .iter()
-            .any(|r| matches!(r, Err(PublishError::Channel(_))))
-            || self.inner.poisoned.load(Ordering::SeqCst)
-        {
-            // Let the supervisor check the channels now rather than at its next tick.
-            self.inner.changed.notify_one();
-        }
-        results
     }
 }
 
