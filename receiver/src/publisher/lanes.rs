@@ -9,8 +9,8 @@
 //! [`BATCHES_IN_FLIGHT`] batches wait for their confirms. Under light load a batch
 //! is one event and goes out at once; under heavy load events gather while the
 //! batches in flight are confirmed, so lapin's I/O thread is woken and RabbitMQ
-//! confirms once per batch rather than once per event, and a second batch does
-//! not wait for the first one's confirms, so RabbitMQ sees a steady stream.
+//! confirms once per batch rather than once per event, and no batch waits for
+//! another's confirms, so RabbitMQ sees a steady stream.
 //!
 //! The dispatcher polls every confirm in flight on its channel whenever one of them
 //! wakes it: that is what lets each confirm decide its own message while no return
@@ -43,13 +43,14 @@ use super::{
     PublishError, Publisher, CONFIRM_TIMEOUT,
 };
 
-/// Batches a thread keeps in flight on its channel. While one batch waits for its
-/// confirms, the next goes out as soon as anything is queued; a third gathers until
-/// one of them is settled. One (the batch before waits for the one in flight) gave
-/// batches of 16 at 64 connections but cost a confirm round trip of waiting to
-/// every event: 56% of the publish ceiling and a p99 of 12 ms, against 64–66% and
-/// 8–10 ms with two (docs/speed.md).
-pub const BATCHES_IN_FLIGHT: usize = 2;
+/// Batches a thread keeps in flight on its channel. While they wait for their
+/// confirms, what is queued goes out as soon as one is free. One (each batch
+/// waiting for the one before to be confirmed) gave batches of 16 at 64
+/// connections but cost every event a confirm round trip of waiting: 56% of the
+/// publish ceiling, p99 12 ms. Four, in runs paired with two on the same machine:
+/// 75–77% against 65–73% of the ceiling, p99 6.5–8.4 against 7.4–9.3 ms, the same
+/// CPU per webhook in the receiver and less in RabbitMQ (docs/speed.md).
+pub const BATCHES_IN_FLIGHT: usize = 4;
 
 /// The most events in one batch.
 pub const MAX_BATCH: usize = 128;
@@ -196,7 +197,8 @@ impl Wake for ConfirmWake {
 /// or in flight (or the channel can no longer be used).
 struct Session {
     publisher: Publisher,
-    channel: Channel,
+    /// Shared with each message's publish (a `Channel` clone is a dozen `Arc`s).
+    channel: Rc<Channel>,
     exchange: ShortString,
     ledger: Ledger<Outstanding>,
     /// Each batch in flight: its number, its undecided messages, when it went out.
@@ -214,7 +216,7 @@ impl Session {
         let exchange = ShortString::from(publisher.inner.topology.exchange());
         Self {
             publisher,
-            channel,
+            channel: Rc::new(channel),
             exchange,
             ledger: Ledger::default(),
             batches: VecDeque::new(),
