@@ -36,6 +36,9 @@ pub struct Floor {
     pub rate: f64,
     pub client: Spent,
     pub server: Spent,
+    /// Each operation's time, sorted (the publishers only: from the publish to its
+    /// confirm).
+    pub latencies: Vec<Duration>,
 }
 
 /// A raw consumer: prefetch 500, one ack multiple per 200, draining `n` queued events.
@@ -73,6 +76,7 @@ pub async fn consume(b: &Bench, n: usize) -> anyhow::Result<Floor> {
     anyhow::ensure!(bytes > 0, "empty deliveries");
     let _ = ch.close(200, "floor done".into()).await;
     Ok(Floor {
+        latencies: Vec::new(),
         rate: n as f64 / elapsed.as_secs_f64(),
         client: Spent::new(own1.seconds_since(&own0), n as u64),
         server: Spent::new(beam1.seconds_since(&beam0), n as u64),
@@ -230,6 +234,7 @@ pub async fn sql_phase<T: Send + 'static>(
     let (pg1, own1) = (Snapshot::of(backends), cpu::own_snapshot());
     drop(done);
     Ok(Floor {
+        latencies: Vec::new(),
         rate: events as f64 / elapsed.as_secs_f64(),
         client: Spent::new(own1.seconds_since(&own0), events as u64),
         server: Spent::new(pg1.seconds_since(&pg0), events as u64),

@@ -118,10 +118,14 @@ pub async fn publish_paced(
         });
         tasks.push(tokio::spawn(async move {
             let mut n = t;
+            let mut latencies = Vec::new();
             while Instant::now() < stop_at {
                 if let Some(turns) = turns.as_mut() {
                     turns.tick().await;
                 }
+                // From the publish, as the receiver phase times a request from its
+                // send: both are closed loops of 64.
+                let sent = Instant::now();
                 let id = format!("msg_ceiling_{t}_{n}");
                 let confirm = ch
                     .basic_publish(
@@ -137,21 +141,25 @@ pub async fn publish_paced(
                     .await?
                     .await?;
                 anyhow::ensure!(confirm.is_ack(), "publish not confirmed");
+                latencies.push(sent.elapsed());
                 done.fetch_add(1, Ordering::Relaxed);
                 n += concurrency;
             }
-            Ok::<_, anyhow::Error>(())
+            Ok::<_, anyhow::Error>(latencies)
         }));
     }
     let (own0, beam0) = (cpu::own_snapshot(), Snapshot::of([beam]));
     let started = Instant::now();
+    let mut latencies = Vec::new();
     for t in tasks {
-        t.await??;
+        latencies.extend(t.await??);
     }
     let elapsed = started.elapsed();
     let (own1, beam1) = (cpu::own_snapshot(), Snapshot::of([beam]));
+    latencies.sort_unstable();
     let n = done.load(Ordering::Relaxed);
     Ok(Floor {
+        latencies,
         rate: n as f64 / elapsed.as_secs_f64(),
         client: Spent::new(own1.seconds_since(&own0), n),
         server: Spent::new(beam1.seconds_since(&beam0), n),

@@ -198,6 +198,16 @@ async fn receiver_side(
         paced.rate,
         None,
     ));
+    // RabbitMQ's own confirm latency at the receiver's rate, 64 in flight: the
+    // receiver's latency with its HTTP and batching taken away.
+    table.push(Row::millis(
+        "floor: paced raw publisher, publish to confirmed, p50",
+        stats::percentile(&paced.latencies, 50.0),
+    ));
+    table.push(Row::millis(
+        "floor: paced raw publisher, publish to confirmed, p99",
+        stats::percentile(&paced.latencies, 99.0),
+    ));
 
     let receiver_floor = sink.server.micros_per_event() + publish.client.micros_per_event();
     cpu.push(

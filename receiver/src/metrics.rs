@@ -52,7 +52,7 @@ impl Metrics {
         let batch_size = Histogram::with_opts(
             HistogramOpts::new(
                 "clerk_sync_receiver_publish_batch_size",
-                "Events per batch a worker thread published and had confirmed together.",
+                "Events per batch a worker thread published together on its channel.",
             )
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
         )
