@@ -129,6 +129,53 @@ pub fn backend_pid(conn: &mut diesel::PgConnection) -> anyhow::Result<i32> {
     Ok(diesel::select(sql::<Integer>("pg_backend_pid()")).get_result(conn)?)
 }
 
+/// Busy and total jiffies of the whole machine (`/proc/stat`, every CPU; idle and
+/// I/O wait count as not busy).
+fn machine_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((total - idle, total))
+}
+
+/// Waits until the machine is quiet (under a tenth of its CPUs busy for two
+/// samples of 200 ms in a row), at most 30 s, so that a phase does not pay for what
+/// the one before left behind: RabbitMQ compacting the log of the messages just
+/// purged, Postgres checkpointing, a process still exiting.
+pub async fn settle() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let started = std::time::Instant::now();
+    let mut quiet = 0;
+    let Some(mut before) = machine_jiffies() else {
+        return;
+    };
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let Some(now) = machine_jiffies() else {
+            return;
+        };
+        let (busy, total) = (now.0 - before.0, now.1 - before.1);
+        before = now;
+        if total > 0 && (busy as f64 / total as f64) < 0.1 {
+            quiet += 1;
+            if quiet == 2 {
+                return;
+            }
+        } else {
+            quiet = 0;
+        }
+    }
+    eprintln!(
+        "  (the machine was still more than {:.1} CPUs busy after 30 s; measuring anyway)",
+        0.1 * cpus
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@ pub struct Floor {
 /// A raw consumer: prefetch 500, one ack multiple per 200, draining `n` queued events.
 pub async fn consume(b: &Bench, n: usize) -> anyhow::Result<Floor> {
     fill_queue(b, n, "floor").await?;
+    cpu::settle().await;
     let beam = cpu::rabbitmq_pid()?;
     let ch = b.channel().await?;
     ch.basic_qos(500, BasicQosOptions::default()).await?;

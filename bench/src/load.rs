@@ -401,6 +401,7 @@ pub async fn worker_drain(
     concurrency: usize,
 ) -> anyhow::Result<Drain> {
     fill_queue(b, n, "drain").await?;
+    cpu::settle().await;
     let beam = cpu::rabbitmq_pid()?;
     let child = b.spawn_worker(batch, concurrency)?;
     let pid = child.id();

@@ -125,6 +125,7 @@ async fn ceiling(bench: &Bench, args: &Args, secs: Duration) -> anyhow::Result<f
         bench.nodes.len(),
         bench.nodes
     );
+    cpu::settle().await;
     let publish = load::publish_ceiling(bench, args.concurrency, secs).await?;
     bench.purge().await?;
     Ok(publish)
@@ -148,6 +149,7 @@ async fn receiver_side(
     eprintln!(
         "floor: confirmed publishes on 32 channels, one in flight each (the previous receiver's way)"
     );
+    cpu::settle().await;
     let publish_32 = load::publish(bench, 32, 32, secs).await?;
     bench.purge().await?;
 
@@ -155,10 +157,12 @@ async fn receiver_side(
         "floor: HTTP sink (aws-lc HMAC, answers 200), {} connections for {secs:?}",
         args.concurrency
     );
+    cpu::settle().await;
     let sink = load::sink_throughput(args.concurrency, secs).await?;
     table.push(Row::rate("floor: HTTP sink requests/s", sink.rate, None));
 
     eprintln!("receiver: {} connections for {secs:?}", args.concurrency);
+    cpu::settle().await;
     let r = load::receiver_throughput(bench, args.concurrency, secs).await?;
     bench.purge().await?;
     table.push(
@@ -191,6 +195,7 @@ async fn receiver_side(
         "floor: the raw confirmed publisher paced at the receiver's rate ({:.0}/s, at most {} in flight)",
         r.rate, args.concurrency
     );
+    cpu::settle().await;
     let paced = load::publish_paced(bench, args.concurrency, 1, secs, Some(r.rate)).await?;
     bench.purge().await?;
     table.push(Row::rate(
@@ -272,6 +277,7 @@ async fn end_to_end(
 ) -> anyhow::Result<()> {
     eprintln!("end to end: {} events/s for {secs:?}", args.rate);
     let started = Instant::now();
+    cpu::settle().await;
     let e = load::end_to_end(bench, args.rate, secs, args.batch_size, args.concurrency_db).await?;
     eprintln!("end to end took {:?}", started.elapsed());
     table.push(Row::millis("end to end: POST to applied, p50", e.p50));
@@ -317,6 +323,7 @@ async fn worker_side(
         "floor: the least SQL, batches of {} on {} connections",
         args.batch_size, args.concurrency_db
     );
+    cpu::settle().await;
     let sql_floor = floors::sql(bench, 20_000, args.batch_size, args.concurrency_db).await?;
     bench.truncate().await?;
     table.push(Row::rate(
@@ -329,6 +336,7 @@ async fn worker_side(
         "ceiling: the worker's SQL, straight against Postgres, batches of {} on {} connections",
         args.batch_size, args.concurrency_db
     );
+    cpu::settle().await;
     let sql = load::sql_ceiling(bench, 20_000, args.batch_size, args.concurrency_db).await?;
     bench.truncate().await?;
     table.push(Row::rate(

@@ -13,8 +13,8 @@
 //! another's confirms, so RabbitMQ sees a steady stream.
 //!
 //! The dispatcher polls every confirm in flight on its channel whenever one of them
-//! wakes it: that is what lets each confirm decide its own message while no return
-//! has been seen (see [`super::ledger`]).
+//! wakes it, until a pass finds none newly resolved: that is what lets each confirm
+//! decide its own message while no return has been seen (see [`super::ledger`]).
 
 use std::{
     cell::{Cell, RefCell},
@@ -193,6 +193,14 @@ impl Wake for ConfirmWake {
     }
 }
 
+/// A batch whose messages are not all told yet.
+struct InFlight {
+    number: u64,
+    /// Its messages not told yet.
+    left: usize,
+    sent: Instant,
+}
+
 /// The thread's use of one channel, from the first batch until nothing is queued
 /// or in flight (or the channel can no longer be used).
 struct Session {
@@ -201,8 +209,8 @@ struct Session {
     channel: Rc<Channel>,
     exchange: ShortString,
     ledger: Ledger<Outstanding>,
-    /// Each batch in flight: its number, its undecided messages, when it went out.
-    batches: VecDeque<(u64, usize, Instant)>,
+    /// The batches in flight, oldest first.
+    batches: VecDeque<InFlight>,
     next_batch: u64,
     wake: Arc<ConfirmWake>,
     confirm_waker: Waker,
@@ -233,13 +241,17 @@ impl Session {
         self.channel.status().connected() && !self.publisher.inner.poisoned.load(Ordering::SeqCst)
     }
 
-    /// Sends what is queued as one batch.
-    fn launch(&mut self, lanes: &Lanes) {
+    /// Sends what is queued as one batch (what nobody waits for any more, its
+    /// request having timed out, is dropped). Returns whether anything went out.
+    fn launch(&mut self, lanes: &Lanes) -> bool {
         let batch: Vec<Pending> = {
             let mut queue = lanes.queue.borrow_mut();
             let n = queue.len().min(MAX_BATCH);
-            queue.drain(..n).collect()
+            queue.drain(..n).filter(|p| !p.reply.is_closed()).collect()
         };
+        if batch.is_empty() {
+            return false;
+        }
         let number = self.next_batch;
         self.next_batch += 1;
         self.publisher
@@ -252,8 +264,11 @@ impl Session {
                 .as_mut()
                 .reset((Instant::now() + CONFIRM_TIMEOUT).into());
         }
-        self.batches
-            .push_back((number, batch.len(), Instant::now()));
+        self.batches.push_back(InFlight {
+            number,
+            left: batch.len(),
+            sent: Instant::now(),
+        });
         for Pending { message, reply } in batch {
             let channel = self.channel.clone();
             let exchange = self.exchange.clone();
@@ -282,31 +297,13 @@ impl Session {
                 },
             );
         }
+        true
     }
 
     /// Polls every confirm in flight and tells each message that can be told.
     fn collect(&mut self) {
         let mut cx = Context::from_waker(&self.confirm_waker);
-        self.ledger
-            .poll_waiting(|o| match o.confirm.as_mut().poll(&mut cx) {
-                Poll::Pending => None,
-                Poll::Ready(confirmation) => Some(confirmation.map(|c| match c {
-                    Confirmation::Ack(r) => Confirmed {
-                        acked: true,
-                        returned: r.map(|r| id_of(&r.properties)),
-                    },
-                    Confirmation::Nack(r) => Confirmed {
-                        acked: false,
-                        returned: r.map(|r| id_of(&r.properties)),
-                    },
-                    // Only without confirm mode, which these channels never lack.
-                    Confirmation::NotRequested => Confirmed {
-                        acked: false,
-                        returned: None,
-                    },
-                })),
-            });
-        let settled = self.ledger.settle();
+        let settled = self.ledger.collect(|o| poll_confirm(o, &mut cx));
         if !settled.strays.is_empty() {
             warn!(
                 returned_message_ids = ?settled.strays,
@@ -330,16 +327,16 @@ impl Session {
 
     /// Counts one message of `batch` as told.
     fn told(&mut self, batch: u64) {
-        if let Some(entry) = self.batches.iter_mut().find(|(b, _, _)| *b == batch) {
-            entry.1 -= 1;
+        if let Some(entry) = self.batches.iter_mut().find(|b| b.number == batch) {
+            entry.left -= 1;
         }
-        let front = self.batches.front().map(|(b, _, _)| *b);
-        self.batches.retain(|(_, left, _)| *left > 0);
-        if let Some(&(b, _, sent)) = self.batches.front() {
-            if Some(b) != front {
+        let front = self.batches.front().map(|b| b.number);
+        self.batches.retain(|b| b.left > 0);
+        if let Some(oldest) = self.batches.front() {
+            if Some(oldest.number) != front {
                 self.deadline
                     .as_mut()
-                    .reset((sent + CONFIRM_TIMEOUT).into());
+                    .reset((oldest.sent + CONFIRM_TIMEOUT).into());
             }
         }
     }
@@ -354,8 +351,7 @@ impl Session {
                 && !lanes.queue.borrow().is_empty()
                 && self.usable()
             {
-                self.launch(lanes);
-                launched = true;
+                launched |= self.launch(lanes);
             }
             let woken = self.wake.woken.swap(false, Ordering::AcqRel);
             if !(launched || woken) {
@@ -368,11 +364,12 @@ impl Session {
                 break;
             }
         }
+        if !self.usable() {
+            // Broken or poisoned: the supervisor is replacing the connection, and
+            // nothing more goes out on this channel.
+            lanes.refuse_queued();
+        }
         if self.ledger.is_empty() {
-            if !self.usable() {
-                // Broken or poisoned: the supervisor is replacing the connection.
-                lanes.refuse_queued();
-            }
             return Poll::Ready(());
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
@@ -389,6 +386,31 @@ impl Session {
         }
         Poll::Pending
     }
+}
+
+/// How `outstanding`'s confirm resolved, if it has.
+fn poll_confirm(
+    outstanding: &mut Outstanding,
+    cx: &mut Context<'_>,
+) -> Option<Result<Confirmed, lapin::Error>> {
+    let Poll::Ready(confirmation) = outstanding.confirm.as_mut().poll(cx) else {
+        return None;
+    };
+    Some(confirmation.map(|c| match c {
+        Confirmation::Ack(r) => Confirmed {
+            acked: true,
+            returned: r.map(|r| id_of(&r.properties)),
+        },
+        Confirmation::Nack(r) => Confirmed {
+            acked: false,
+            returned: r.map(|r| id_of(&r.properties)),
+        },
+        // Only without confirm mode, which these channels never lack.
+        Confirmation::NotRequested => Confirmed {
+            acked: false,
+            returned: None,
+        },
+    }))
 }
 
 fn id_of(properties: &BasicProperties) -> String {

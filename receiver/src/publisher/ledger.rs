@@ -3,9 +3,11 @@
 //!
 //! With publishes `mandatory`, RabbitMQ sends the `basic.return` of an unroutable
 //! message before that message's confirm. lapin queues returns in arrival order
-//! and hands the oldest to whichever confirm of the channel it resolves next (see
-//! NOTES.md), so a return may ride on the confirm of another message, of another
-//! batch, published earlier or later. Two facts make each verdict sound anyway:
+//! and hands the oldest to whichever confirm of the channel it resolves next
+//! (`complete_pending` in lapin's `acknowledgement.rs`; a coalesced
+//! `basic.ack multiple` resolves its confirms in hash-map order), so a return may
+//! ride on the confirm of another message, of another batch, published earlier or
+//! later. Two facts make each verdict sound anyway:
 //!
 //! 1. A confirm that resolves with no return found lapin's queue of returns empty.
 //!    So every return that arrived before it (its own message's included, if it
@@ -81,12 +83,22 @@ impl<R> Ledger<R> {
         });
     }
 
-    /// Polls each message that still waits for its confirm (`poll` says how its
-    /// confirm resolved, if it has) and records what resolved. Returns whether
-    /// anything did.
-    pub fn poll_waiting(
+    /// Polls every message that still waits for its confirm (`poll` says how its
+    /// confirm resolved, if it has), pass after pass until a pass finds nothing
+    /// newly resolved (see the module's notes), then decides what can be decided.
+    pub fn collect(
         &mut self,
         mut poll: impl FnMut(&mut R) -> Option<Result<Confirmed, lapin::Error>>,
+    ) -> Settled<R> {
+        while self.sweep(&mut poll) {}
+        self.settle()
+    }
+
+    /// One pass over the messages that wait: records what resolved. Returns
+    /// whether anything did.
+    fn sweep(
+        &mut self,
+        poll: &mut impl FnMut(&mut R) -> Option<Result<Confirmed, lapin::Error>>,
     ) -> bool {
         let mut any = false;
         for slot in self.slots.iter_mut().filter(|s| s.seen.is_none()) {
@@ -122,8 +134,8 @@ impl<R> Ledger<R> {
     }
 
     /// Decides what can be decided (see the module's notes), removes it and says
-    /// what to tell. Call after every confirm that resolved has been observed.
-    pub fn settle(&mut self) -> Settled<R> {
+    /// what to tell. Only after a pass that found nothing newly resolved.
+    fn settle(&mut self) -> Settled<R> {
         let mut told = Vec::new();
         let mut strays = Vec::new();
         if self.returned.is_empty() {
@@ -208,7 +220,7 @@ mod tests {
     /// Lapin resolved the confirm of the message at `place` this way.
     fn observe(ledger: &mut Ledger<Reply>, place: usize, seen: Result<Confirmed, lapin::Error>) {
         let mut seen = Some(seen);
-        let any = ledger.poll_waiting(|r| if r.1 == place { seen.take() } else { None });
+        let any = ledger.sweep(&mut |r: &mut Reply| if r.1 == place { seen.take() } else { None });
         assert!(any, "message {place} was not waiting");
     }
 
@@ -308,6 +320,30 @@ mod tests {
         let settled = ledger.settle();
         assert_eq!(told(&settled), [("a", "ok")]);
         assert_eq!(settled.strays, ["z".to_owned()]);
+    }
+
+    #[test]
+    fn a_confirm_resolving_behind_the_pass_is_seen_before_anything_is_decided() {
+        // a is routable, b unroutable. The pass polls a (still pending); then lapin
+        // gives b's return to a's confirm and resolves b's with none; then the pass
+        // polls b. Deciding after that one pass would tell b "ok".
+        let mut ledger = Ledger::default();
+        let i = push(&mut ledger, &["a", "b"]);
+        let mut polls = 0;
+        let settled = ledger.collect(|r: &mut Reply| {
+            polls += 1;
+            match (polls, r.0) {
+                (1, "a") => None,
+                (2, "b") => Some(ack(None)),
+                (_, "a") => Some(ack(Some("b"))),
+                _ => None,
+            }
+        });
+        assert!(polls >= 3, "a second pass was made");
+        // b's return was seen: nothing is decided until every confirm is in, and
+        // every confirm is in, so both are decided, b as returned.
+        assert_eq!(told(&settled), [("a", "ok"), ("b", "returned")]);
+        assert_eq!((i.len(), ledger.is_empty()), (2, true));
     }
 
     #[test]

@@ -49,10 +49,10 @@ pub use lanes::{BATCHES_IN_FLIGHT, MAX_BATCH};
 /// endpoint 15 s.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Confirm-mode channels for `workers` HTTP worker threads: one per lane, so a
-/// batch never waits for a channel. Each carries one batch at a time (see
-/// `batch`). No more than that: lapin checks the flow state of every channel of
-/// the connection for each frame it writes.
+/// Confirm-mode channels for `workers` HTTP worker threads: one each, so a thread
+/// never waits for a channel (each carries its thread's batches in flight, see
+/// `lanes`). No more than that: lapin checks the flow state of every channel of the
+/// connection for each frame it writes.
 pub fn channels_for(workers: usize) -> usize {
     workers.max(1)
 }
