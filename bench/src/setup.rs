@@ -136,13 +136,19 @@ impl Bench {
     pub async fn cleanup(&self) {
         if let Ok(ch) = self.channel().await {
             for q in self.topology.all_queues(&self.retry_delays) {
-                let _ = ch
+                if let Err(e) = ch
                     .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                    .await;
+                    .await
+                {
+                    eprintln!("cleanup: could not delete queue {q}: {e}");
+                }
             }
-            let _ = ch
+            if let Err(e) = ch
                 .exchange_delete(self.topology.exchange().into(), Default::default())
-                .await;
+                .await
+            {
+                eprintln!("cleanup: could not delete exchange: {e}");
+            }
         }
         let url = self.db_url.clone();
         let _ = tokio::task::spawn_blocking(move || shared::db::drop_database(&url)).await;
