@@ -150,10 +150,16 @@ impl Topology {
         Ok(())
     }
 
-    /// Every queue name this deployment may use, for clean-up in tests and tools.
+    /// Every queue name this deployment may use, for clean-up in tests and tools,
+    /// in the order to delete them: each before the queue it dead-letters into
+    /// (retry queues, then events, then dead letters). RabbitMQ 3.10 answers the
+    /// delete of a retry queue whose dead-letter target is already gone with an
+    /// `INTERNAL_ERROR` that closes the connection (seen from the bench's clean-up,
+    /// which then left the retry queue and the exchange behind).
     pub fn all_queues(&self, delays: &[Duration]) -> Vec<String> {
-        let mut names = vec![self.events_queue(), self.dead_queue()];
-        names.extend(delays.iter().map(|d| self.retry_queue(*d)));
+        let mut names: Vec<String> = delays.iter().map(|d| self.retry_queue(*d)).collect();
+        names.push(self.events_queue());
+        names.push(self.dead_queue());
         names
     }
 }
@@ -203,6 +209,20 @@ mod tests {
         assert_eq!(
             t.retry_queue(Duration::from_secs(30)),
             "acme.events.retry.30000ms"
+        );
+    }
+
+    #[test]
+    fn queues_are_listed_each_before_the_queue_it_dead_letters_into() {
+        let t = Topology::new("acme");
+        assert_eq!(
+            t.all_queues(&[Duration::from_secs(1), Duration::from_secs(30)]),
+            [
+                "acme.events.retry.1000ms",
+                "acme.events.retry.30000ms",
+                "acme.events",
+                "acme.events.dead"
+            ]
         );
     }
 
