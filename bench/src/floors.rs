@@ -36,8 +36,8 @@ pub struct Floor {
     pub rate: f64,
     pub client: Spent,
     pub server: Spent,
-    /// Each operation's time, sorted (the publishers only: from the publish to its
-    /// confirm).
+    /// Each operation's time, sorted (the paced publisher only: from the publish
+    /// to its confirm).
     pub latencies: Vec<Duration>,
 }
 

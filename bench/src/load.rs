@@ -124,8 +124,9 @@ pub async fn publish_paced(
                     turns.tick().await;
                 }
                 // From the publish, as the receiver phase times a request from its
-                // send: both are closed loops of 64.
-                let sent = Instant::now();
+                // send: both are closed loops of 64. Only when paced: the ceiling's
+                // client cost is a floor, and carries nothing it does not need.
+                let sent = turns.is_some().then(Instant::now);
                 let id = format!("msg_ceiling_{t}_{n}");
                 let confirm = ch
                     .basic_publish(
@@ -141,7 +142,9 @@ pub async fn publish_paced(
                     .await?
                     .await?;
                 anyhow::ensure!(confirm.is_ack(), "publish not confirmed");
-                latencies.push(sent.elapsed());
+                if let Some(sent) = sent {
+                    latencies.push(sent.elapsed());
+                }
                 done.fetch_add(1, Ordering::Relaxed);
                 n += concurrency;
             }

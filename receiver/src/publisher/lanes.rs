@@ -207,7 +207,6 @@ struct Session {
     publisher: Publisher,
     /// Shared with each message's publish (a `Channel` clone is a dozen `Arc`s).
     channel: Rc<Channel>,
-    exchange: ShortString,
     ledger: Ledger<Outstanding>,
     /// The batches in flight, oldest first.
     batches: VecDeque<InFlight>,
@@ -221,11 +220,9 @@ struct Session {
 impl Session {
     fn new(publisher: Publisher, channel: Channel, turn: OwnedMutexGuard<()>) -> Self {
         let wake = Arc::new(ConfirmWake::default());
-        let exchange = ShortString::from(publisher.inner.topology.exchange());
         Self {
             publisher,
             channel: Rc::new(channel),
-            exchange,
             ledger: Ledger::default(),
             batches: VecDeque::new(),
             next_batch: 0,
@@ -271,7 +268,7 @@ impl Session {
         });
         for Pending { message, reply } in batch {
             let channel = self.channel.clone();
-            let exchange = self.exchange.clone();
+            let exchange = self.publisher.inner.exchange.clone();
             let id = message.message_id.clone();
             let confirm = Box::pin(async move {
                 channel
@@ -315,21 +312,26 @@ impl Session {
         let mut failed = false;
         for (outstanding, result) in settled.told {
             failed |= matches!(result, Err(PublishError::Channel(_)));
-            self.told(outstanding.batch);
+            if let Some(b) = self
+                .batches
+                .iter_mut()
+                .find(|b| b.number == outstanding.batch)
+            {
+                b.left -= 1;
+            }
             // The request may have timed out and gone: nothing to tell.
             let _ = outstanding.reply.send(result);
         }
+        self.forget_settled_batches();
         if failed {
             // Let the supervisor check the channels now rather than at its next tick.
             self.publisher.inner.changed.notify_one();
         }
     }
 
-    /// Counts one message of `batch` as told.
-    fn told(&mut self, batch: u64) {
-        if let Some(entry) = self.batches.iter_mut().find(|b| b.number == batch) {
-            entry.left -= 1;
-        }
+    /// Drops the batches whose messages have all been told, and moves the deadline
+    /// to the oldest batch still in flight.
+    fn forget_settled_batches(&mut self) {
         let front = self.batches.front().map(|b| b.number);
         self.batches.retain(|b| b.left > 0);
         if let Some(oldest) = self.batches.front() {

@@ -101,6 +101,8 @@ struct Inner {
     nodes: NodeRotation,
     channels: usize,
     topology: Topology,
+    /// The exchange's name as lapin takes it, made once.
+    exchange: ShortString,
     pool: RwLock<Option<Arc<Pool>>>,
     next: AtomicUsize,
     /// Set when a channel can no longer be trusted to carry only what its ledger
@@ -125,6 +127,7 @@ impl Publisher {
         let inner = Arc::new(Inner {
             nodes: NodeRotation::new(nodes),
             channels: channels.max(1),
+            exchange: ShortString::from(topology.exchange()),
             topology,
             pool: RwLock::new(None),
             next: AtomicUsize::new(0),
