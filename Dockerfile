@@ -30,6 +30,9 @@ COPY receiver/Cargo.toml receiver/
 COPY worker/Cargo.toml worker/
 COPY integration/Cargo.toml integration/
 COPY bench/Cargo.toml bench/
+# Path dependencies and [patch] targets are complete crates: copy them whole, here,
+# before the first build (scripts/check-compose fails when one is missing).
+COPY vendor vendor
 RUN mkdir -p shared/src shared/migrations receiver/src worker/src integration/src bench/src \
  && touch shared/src/lib.rs receiver/src/lib.rs worker/src/lib.rs integration/src/lib.rs \
  && echo 'fn main() {}' > receiver/src/main.rs \

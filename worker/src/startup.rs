@@ -53,7 +53,9 @@ impl Worker {
     /// Migrates, starts the metrics server and the consumer.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         let applied = migrate(&settings.database_url, Duration::from_secs(60)).await?;
-        if !applied.is_empty() {
+        if applied.is_empty() {
+            info!("database schema up to date: no migration pending");
+        } else {
             info!(migrations = ?applied, "database migrated");
         }
         // One connection per batch in flight, and one to tell an outage from an error.
