@@ -122,7 +122,8 @@ async fn main() -> anyhow::Result<()> {
             .acquire_owned()
             .await
             .context("the in-flight limit was closed")?;
-        let (client, to, secret, run) = (client.clone(), args.to.clone(), secret.clone(), run.clone());
+        let (client, to, secret, run) =
+            (client.clone(), args.to.clone(), secret.clone(), run.clone());
         tasks.push(tokio::spawn(async move {
             let outcome = deliver(&client, &to, &secret, n, &run).await;
             drop(permit);
@@ -133,7 +134,9 @@ async fn main() -> anyhow::Result<()> {
     let mut gave_up = 0usize;
     for task in tasks {
         match task.await.context("a sender task panicked")? {
-            Outcome::Accepted { svix_id, user_id } => accepted.push(format!("{svix_id},{user_id}\n")),
+            Outcome::Accepted { svix_id, user_id } => {
+                accepted.push(format!("{svix_id},{user_id}\n"))
+            }
             Outcome::GaveUp { svix_id, last } => {
                 gave_up += 1;
                 eprintln!("gave up on {svix_id}: {last}");
@@ -141,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.out {
-        let mut file = std::fs::File::create(path).with_context(|| format!("could not create {path}"))?;
+        let mut file =
+            std::fs::File::create(path).with_context(|| format!("could not create {path}"))?;
         file.write_all(accepted.concat().as_bytes())
             .with_context(|| format!("could not write {path}"))?;
     }
