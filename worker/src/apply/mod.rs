@@ -7,6 +7,7 @@
 //! so one failing event leaves the others applied. `store` holds the statements.
 
 mod bulk;
+mod credentials;
 pub mod families;
 mod locks;
 mod payload;
