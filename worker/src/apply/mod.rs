@@ -21,7 +21,10 @@ use crate::pg_errors::ErrorClass;
 
 pub use families::{Family, ObjectChange};
 pub use payload::{Payloads, StoredPayload};
-pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
+pub use prepare::{
+    object_change, organization_tombstone, primary_email, user_tombstone, Change, EventToApply,
+    ObjectKind, Permanent,
+};
 
 /// What came of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
