@@ -119,16 +119,16 @@ impl Secrets {
         let id = header("svix-id", "webhook-id")
             .ok_or_else(|| VerifyError::BadHeaders("missing svix-id header".into()))?
             .to_str()
-            .map_err(|_| VerifyError::BadHeaders("malformed svix-id header".into()))?;
-        if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(VerifyError::BadHeaders("malformed svix-id header".into()));
+            .map_err(|_| VerifyError::BadHeaders(MALFORMED_ID.into()))?;
+        if !is_svix_id(id) {
+            return Err(VerifyError::BadHeaders(MALFORMED_ID.into()));
         }
         let timestamp = header("svix-timestamp", "webhook-timestamp")
             .ok_or_else(|| VerifyError::BadHeaders("missing svix-timestamp header".into()))?
             .to_str()
             .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| VerifyError::BadHeaders("malformed svix-timestamp header".into()))?;
+            .and_then(parse_svix_timestamp)
+            .ok_or_else(|| VerifyError::BadHeaders(MALFORMED_TIMESTAMP.into()))?;
         if header("svix-signature", "webhook-signature").is_none() {
             return Err(VerifyError::BadHeaders(
                 "missing svix-signature header".into(),
@@ -149,6 +149,28 @@ impl Secrets {
         }
         Err(last)
     }
+}
+
+const MALFORMED_ID: &str = "malformed svix-id header: 1 to 255 visible ASCII characters";
+const MALFORMED_TIMESTAMP: &str =
+    "malformed svix-timestamp header: a decimal integer of seconds, digits only";
+
+/// DESIGN.md §2: `svix-id` is 1 to 255 visible ASCII characters (0x21 to 0x7e).
+/// Stricter than Svix's libraries on purpose: the id becomes the AMQP `message_id`
+/// (at most 255 bytes), a primary key and a log field.
+fn is_svix_id(id: &str) -> bool {
+    (1..=255).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// DESIGN.md §2: `svix-timestamp` is a plain decimal integer of seconds, ASCII
+/// digits only: no sign, space, decimal point or exponent (Svix's libraries take a
+/// `+`, and a `-` until the tolerance refuses it). `None` when it is anything else,
+/// or too large for an `i64`.
+fn parse_svix_timestamp(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// Seconds since 1970, or `None` before it (svix then refuses every timestamp).
@@ -579,6 +601,65 @@ mod tests {
                 Webhook::new(secret).is_ok(),
                 "{secret}"
             );
+        }
+    }
+
+    #[test]
+    fn header_forms_are_stricter_than_svix() {
+        let s = Secrets::parse(SECRET).expect("valid");
+        let hook = Webhook::new(SECRET).expect("valid");
+        let body = br#"{"type":"user.created","data":{"id":"user_1"}}"#;
+        let now = chrono::Utc::now().timestamp();
+        let request = |id: &str, ts: &str, signed_ts: i64| {
+            let sig = hook.sign(id, signed_ts, body).expect("svix signs it");
+            headers(&[
+                ("svix-id", id),
+                ("svix-timestamp", ts),
+                ("svix-signature", &sig),
+            ])
+        };
+        let n = now.to_string();
+        let long = "a".repeat(256);
+        for (id, ts, signed_ts, header) in [
+            ("", n.as_str(), now, "svix-id"),
+            (long.as_str(), &n, now, "svix-id"),
+            ("msg with space", &n, now, "svix-id"),
+            ("msg_\ttab", &n, now, "svix-id"),
+            ("msg_1", &format!("+{now}"), now, "svix-timestamp"),
+            ("msg_1", &format!(" {now}"), now, "svix-timestamp"),
+            ("msg_1", &format!("{now} "), now, "svix-timestamp"),
+            ("msg_1", &format!("{now}.0"), now, "svix-timestamp"),
+            ("msg_1", "1.7e9", 1_700_000_000, "svix-timestamp"),
+            ("msg_1", "-5", -5, "svix-timestamp"),
+            ("msg_1", "", now, "svix-timestamp"),
+            ("msg_1", "99999999999999999999", now, "svix-timestamp"),
+        ] {
+            match s.verify(&request(id, ts, signed_ts), body) {
+                Err(VerifyError::BadHeaders(reason)) => {
+                    assert!(reason.contains(header), "{id:?} {ts:?}: {reason}")
+                }
+                other => panic!("{id:?} {ts:?}: {other:?}"),
+            }
+        }
+        // A byte above 0x7e (actix takes it; svix cannot sign a non-UTF-8 id).
+        let mut h = request("msg_1", &n, now);
+        h.insert(
+            HeaderName::from_static("svix-id"),
+            HeaderValue::from_bytes(b"msg_\xe9").expect("obs-text is a header value"),
+        );
+        assert!(matches!(
+            s.verify(&h, body),
+            Err(VerifyError::BadHeaders(r)) if r.contains("svix-id")
+        ));
+        // The boundaries: 1 and 255 visible ASCII characters, and leading zeros.
+        let visible: String = (0x21u8..=0x7e).map(char::from).cycle().take(255).collect();
+        for (id, ts) in [
+            ("~", n.clone()),
+            (visible.as_str(), n.clone()),
+            ("msg_1", format!("0{now}")),
+        ] {
+            let v = s.verify(&request(id, &ts, now), body).expect("accepted");
+            assert_eq!((v.svix_id.as_str(), v.svix_timestamp), (id, now));
         }
     }
 

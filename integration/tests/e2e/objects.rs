@@ -716,6 +716,101 @@ struct Text1 {
     t: String,
 }
 
+/// Every row of every table of the schema, as JSON text.
+async fn everything_stored(db: &TestDb) -> String {
+    db.with(|c| {
+        let tables = sql_query(
+            "SELECT table_name::text AS t FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+        .load::<Text1>(c)
+        .expect("tables readable");
+        assert!(
+            tables.iter().any(|t| t.t == "waitlist_entries"),
+            "the schema's tables are listed"
+        );
+        let mut text = String::new();
+        for table in tables {
+            let rows = sql_query(format!(
+                "SELECT coalesce(string_agg(to_jsonb(t)::text, ' '), '') AS t FROM \"{}\" t",
+                table.t
+            ))
+            .get_result::<Text1>(c)
+            .expect("table readable");
+            text.push_str(&rows.t);
+            text.push('\n');
+        }
+        text
+    })
+    .await
+}
+
+/// A waitlist entry's invitation and an instance invitation carry a sign-in URL whose
+/// `__clerk_ticket` is a credential: after signed webhooks of both (payloads
+/// stored), no column of any table, and no stored payload, holds the ticket.
+#[tokio::test]
+async fn sign_in_tickets_are_never_stored_end_to_end() {
+    let app = TestApp::spawn(Options {
+        store_payloads: true,
+        ..Options::default()
+    })
+    .await;
+    let ticket = format!("eyJhbGciOiJIUzI1NiJ9.ticket-{}.c2ln", unique());
+    let url = format!(
+        "https://accounts.example.org/sign-up?__clerk_ticket={ticket}&__clerk_status=sign_up"
+    );
+    let entry = format!("wle_{}", unique());
+    let created = event("waitlistEntry.created", &entry, T0);
+    let mut invited = event("waitlistEntry.updated", &entry, T0 + 1_000);
+    invited["data"]["status"] = "invited".into();
+    invited["data"]["invitation"] = serde_json::json!({
+        "object": "invitation", "id": format!("inv_{}", unique()),
+        "email_address": "sam.poe@example.org", "status": "pending", "revoked": false,
+        "url": url, "public_metadata": {}, "expires_at": T0 + 86_400_000,
+        "created_at": T0 + 1_000, "updated_at": T0 + 1_000,
+    });
+    // Clerk's instance invitations (not an organization's) have the same `url`; no
+    // table syncs them, but their payload is stored like any other.
+    let instance_invitation = format!("inv_{}", unique());
+    let invitation = serde_json::json!({
+        "type": "invitation.created", "object": "event", "timestamp": T0,
+        "data": {"object": "invitation", "id": instance_invitation,
+                 "email_address": "kim.loe@example.org", "status": "pending",
+                 "url": url, "created_at": T0, "updated_at": T0},
+    });
+    let mut org_invitation = event(
+        "organizationInvitation.created",
+        &format!("orginv_{}", unique()),
+        T0,
+    );
+    org_invitation["data"]["url"] = url.clone().into();
+    for (e, outcome) in [
+        (&created, "applied"),
+        (&invited, "applied"),
+        (&invitation, "ignored"),
+        (&org_invitation, "applied"),
+    ] {
+        let svix = app.post(e).await;
+        assert_eq!(app.wait_recorded(&svix).await, outcome, "{}", e["type"]);
+    }
+    let r = row(&app.db, "waitlist_entries", &entry).await.expect("row");
+    assert_eq!(r.whole["status"], "invited");
+    assert_eq!(
+        r.data.as_ref().map(|d| &d["invitation"]["status"]),
+        Some(&Value::from("pending")),
+        "the rest of the invitation is kept"
+    );
+    let text = everything_stored(&app.db).await;
+    assert!(
+        text.contains(&entry) && text.contains(&instance_invitation),
+        "payloads are stored: {text}"
+    );
+    assert!(
+        !text.contains(&ticket) && !text.contains("__clerk_ticket"),
+        "a sign-in ticket is stored: {text}"
+    );
+}
+
 /// The two example queries of the README, as written there.
 #[tokio::test]
 async fn the_readme_queries_answer() {

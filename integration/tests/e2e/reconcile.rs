@@ -765,3 +765,176 @@ struct RoleRow {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     deleted: bool,
 }
+
+/// A row as JSON without its time columns (`clerk_updated_at`, `deleted_at`,
+/// `synced_at`: when each path wrote it), and whether it is a tombstone.
+async fn without_times(
+    db: &TestDb,
+    table: &str,
+    id: &str,
+) -> (serde_json::Map<String, Value>, bool) {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        whole: Value,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        deleted: bool,
+    }
+    let sql = format!(
+        "SELECT to_jsonb(t) - 'clerk_updated_at' - 'deleted_at' - 'synced_at' AS whole, \
+                deleted_at IS NOT NULL AS deleted FROM {table} t WHERE id = $1"
+    );
+    let id = id.to_owned();
+    let r = db
+        .with(move |c| {
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .get_result::<Found>(c)
+                .expect("the row exists")
+        })
+        .await;
+    let Value::Object(row) = r.whole else {
+        panic!("a row is an object")
+    };
+    (row, r.deleted)
+}
+
+/// The same user and organization (every column filled) in two databases: one gets
+/// Clerk's `user.deleted` and `organization.deleted` webhooks (without the user's
+/// `external_id` or the organization's `slug`), the other runs reconcile against a Clerk
+/// that no longer has them. Both tombstones hold the same value in every column but
+/// the time columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tombstone_is_the_same_whether_a_webhook_or_reconcile_wrote_it() {
+    use shared::event::Envelope;
+    use worker::apply::{apply_event, EventToApply, Payloads};
+    shared::telemetry::init_for_tests();
+    let (by_webhook, by_reconcile) = (TestDb::new().await, TestDb::new().await);
+    let mut u = user("user_tomb", T0, "Gone");
+    u["external_id"] = "app-user-42".into();
+    u["username"] = "gone".into();
+    u["public_metadata"] = serde_json::json!({"plan": "pro"});
+    let o = organization("org_tomb", T0, "Tomb Corp");
+    for db in [&by_webhook, &by_reconcile] {
+        assert_eq!(
+            apply_now(db, ObjectKind::User, u.clone()).await,
+            Outcome::Applied
+        );
+        assert_eq!(
+            apply_now(db, ObjectKind::Organization, o.clone()).await,
+            Outcome::Applied
+        );
+        let (live, deleted) = without_times(db, "users", "user_tomb").await;
+        assert!(!deleted && live["external_id"] == "app-user-42" && live["email"].is_string());
+    }
+
+    // Clerk's `organization.deleted` names the slug; payloads drift, so this one
+    // does not (the stored slug is kept all the same).
+    let mut org_deleted = integration::event("organization.deleted", "org_tomb", T0 + 1_000);
+    org_deleted["data"]
+        .as_object_mut()
+        .expect("data")
+        .remove("slug");
+    for (i, e) in [
+        integration::event("user.deleted", "user_tomb", T0 + 1_000),
+        org_deleted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let outcome = by_webhook
+            .with(move |c| {
+                let body = serde_json::to_vec(&e).expect("json");
+                let envelope = Envelope::parse(&body).expect("envelope");
+                let p = EventToApply::from_envelope(
+                    &format!("msg_tomb_{i}"),
+                    envelope,
+                    None,
+                    1,
+                    Payloads::Discard,
+                )
+                .expect("prepared");
+                c.transaction(|c| apply_event(c, &p)).expect("applies")
+            })
+            .await;
+        assert_eq!(outcome, Outcome::Applied);
+    }
+
+    let clerk = FakeClerk::start(Clerk::default());
+    let client = clerk.client(100).with_spacing(Duration::ZERO);
+    let options = Options {
+        kinds: Kinds::from_flags(true, true, false),
+        dry_run: false,
+        force: false,
+    };
+    let summary = reconcile::reconcile(&pool(&by_reconcile), &client, options)
+        .await
+        .expect("reconcile succeeds");
+    assert_eq!(
+        (summary.users.gone, summary.organizations.gone),
+        (1, 1),
+        "{summary}"
+    );
+    clerk.stop().await;
+
+    for (table, id, columns) in [
+        (
+            "users",
+            "user_tomb",
+            &[
+                "clerk_created_at",
+                "data",
+                "email",
+                "external_id",
+                "first_name",
+                "id",
+                "image_url",
+                "last_name",
+                "public_metadata",
+                "username",
+            ][..],
+        ),
+        (
+            "organizations",
+            "org_tomb",
+            &[
+                "clerk_created_at",
+                "created_by",
+                "data",
+                "id",
+                "image_url",
+                "name",
+                "public_metadata",
+                "slug",
+            ][..],
+        ),
+    ] {
+        let (webhook, deleted_by_webhook) = without_times(&by_webhook, table, id).await;
+        let (reconciled, deleted_by_reconcile) = without_times(&by_reconcile, table, id).await;
+        assert!(
+            deleted_by_webhook && deleted_by_reconcile,
+            "{table}: tombstones"
+        );
+        let names: Vec<&str> = webhook.keys().map(String::as_str).collect();
+        assert_eq!(
+            names, columns,
+            "{table}: every column but the times is compared"
+        );
+        for column in columns {
+            assert_eq!(
+                webhook[*column], reconciled[*column],
+                "{table}.{column}: the webhook's tombstone against reconcile's"
+            );
+        }
+    }
+    // The shape both share: what a tombstone keeps.
+    let (user_row, _) = without_times(&by_webhook, "users", "user_tomb").await;
+    assert_eq!(user_row["external_id"], "app-user-42");
+    let (org_row, _) = without_times(&by_webhook, "organizations", "org_tomb").await;
+    assert_eq!(org_row["slug"], o["slug"]);
+    assert!(user_row["email"].is_null() && user_row["first_name"].is_null());
+    assert_eq!(
+        user_row["data"],
+        serde_json::json!({"object": "user", "id": "user_tomb", "deleted": true})
+    );
+}

@@ -7,6 +7,7 @@
 //! so one failing event leaves the others applied. `store` holds the statements.
 
 mod bulk;
+mod credentials;
 pub mod families;
 mod locks;
 mod payload;
@@ -20,7 +21,10 @@ use crate::pg_errors::ErrorClass;
 
 pub use families::{Family, ObjectChange};
 pub use payload::{Payloads, StoredPayload};
-pub use prepare::{object_change, primary_email, Change, EventToApply, ObjectKind, Permanent};
+pub use prepare::{
+    object_change, organization_tombstone, primary_email, user_tombstone, Change, EventToApply,
+    ObjectKind, Permanent,
+};
 
 /// What came of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,9 +6,12 @@
 //! `session.*`, together with every Clerk user id it names, so that erasing a
 //! deleted user finds every payload about them wherever Clerk put the id
 //! (`data.id`, `data.user_id`, `public_user_data.user_id`, `payer.user_id`,
-//! `created_by`, …). An invitation's `url` (it holds the accept token) is never kept.
+//! `created_by`, …). Sign-in links with their tickets (an invitation's `url`, a
+//! waitlist entry's `invitation.url`) are never kept: see `credentials`.
 
 use serde_json::{Map, Value};
+
+use super::credentials;
 
 /// Whether event bodies are stored (`STORE_PAYLOADS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,11 +56,13 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
     }
     let mut envelope: Map<String, Value> = serde_json::from_slice(body).ok()?;
     envelope.remove(EVENT_ATTRIBUTES);
-    if event_type.starts_with("organizationInvitation.") {
-        if let Some(Value::Object(data)) = envelope.get_mut("data") {
-            super::families::strip_invitation_token(data);
-        }
+    let kind = event_type
+        .split_once('.')
+        .map_or(event_type, |(kind, _)| kind);
+    if let Some(Value::Object(data)) = envelope.get_mut("data") {
+        credentials::strip(kind, data);
     }
+    credentials::drop_ticket_strings(&mut envelope);
     let mut user_ids = Vec::new();
     for value in envelope.values() {
         collect_user_ids(value, &mut user_ids);

@@ -103,7 +103,7 @@ fn from_envelope(
         }
         "user.deleted" => {
             let at = delete_version();
-            let user = tombstone_user(&data, at)?;
+            let user = user_tombstone(&id(&data)?, string(&data, "external_id"), at);
             let subject = Some(user.id.clone());
             (Change::User(user), subject)
         }
@@ -114,7 +114,11 @@ fn from_envelope(
         "organization.deleted" => {
             let at = delete_version();
             (
-                Change::Organization(tombstone_organization(&data, at)?),
+                Change::Organization(organization_tombstone(
+                    &id(&data)?,
+                    string(&data, "slug"),
+                    at,
+                )),
                 None,
             )
         }
@@ -312,23 +316,55 @@ fn user(
     })
 }
 
-/// A deleted user keeps only its id, the deletion stub, and the `external_id` when
-/// the delete event carries one.
-fn tombstone_user(data: &Map<String, Value>, at: DateTime<Utc>) -> Result<NewUser, Permanent> {
-    Ok(NewUser {
-        id: id(data)?,
+/// The tombstone of a deleted user, whoever writes it (a `user.deleted` webhook,
+/// or reconcile for a user Clerk no longer has): its id, the stub `{object: "user",
+/// id, deleted: true}` as `data`, the `external_id` (the application's own id for
+/// the user, so it can tell which of its users is gone), every other column
+/// cleared. `external_id` is the delete's when it names one; when it does not
+/// (Clerk's `user.deleted` usually does not) the stored row's is kept (see
+/// `store::upsert_users`).
+pub fn user_tombstone(id: &str, external_id: Option<String>, at: DateTime<Utc>) -> NewUser {
+    NewUser {
+        id: id.to_owned(),
         email: None,
         first_name: None,
         last_name: None,
         username: None,
         image_url: None,
-        external_id: string(data, "external_id"),
+        external_id,
         public_metadata: None,
-        data: Some(JsonDoc::Value(stub(data))),
+        data: Some(JsonDoc::Value(deleted_stub("user", id))),
         clerk_created_at: None,
         clerk_updated_at: at,
         deleted_at: Some(at),
-    })
+    }
+}
+
+/// The tombstone of a deleted organization, whoever writes it: as
+/// [`user_tombstone`], keeping the `slug` (the delete's, else the stored one).
+pub fn organization_tombstone(
+    id: &str,
+    slug: Option<String>,
+    at: DateTime<Utc>,
+) -> NewOrganization {
+    NewOrganization {
+        id: id.to_owned(),
+        name: None,
+        slug,
+        image_url: None,
+        created_by: None,
+        public_metadata: None,
+        data: Some(deleted_stub("organization", id)),
+        clerk_created_at: None,
+        clerk_updated_at: at,
+        deleted_at: Some(at),
+    }
+}
+
+/// `{object, id, deleted: true}`: what Clerk's delete events carry as `data`, and
+/// what a tombstone keeps of it, whatever the event held.
+fn deleted_stub(object: &str, id: &str) -> Value {
+    serde_json::json!({ "object": object, "id": id, "deleted": true })
 }
 
 /// `{object, id, deleted}` of a deletion event, nothing else.
@@ -358,24 +394,6 @@ fn organization(
         clerk_updated_at: updated_at,
         deleted_at,
         data: Some(Value::Object(data)),
-    })
-}
-
-fn tombstone_organization(
-    data: &Map<String, Value>,
-    at: DateTime<Utc>,
-) -> Result<NewOrganization, Permanent> {
-    Ok(NewOrganization {
-        id: id(data)?,
-        name: None,
-        slug: string(data, "slug"),
-        image_url: None,
-        created_by: None,
-        public_metadata: None,
-        data: Some(stub(data)),
-        clerk_created_at: None,
-        clerk_updated_at: at,
-        deleted_at: Some(at),
     })
 }
 

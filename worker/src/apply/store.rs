@@ -6,7 +6,7 @@ use diesel::{
     pg::{upsert::excluded, PgConnection},
     prelude::*,
     sql_query,
-    sql_types::{Text, Timestamptz},
+    sql_types::{Nullable, Text, Timestamptz},
 };
 use shared::{
     models::{NewMembership, NewOrganization, NewUser, NewWebhookEvent, RawJson},
@@ -116,9 +116,10 @@ fn landed(rows: usize) -> Outcome {
 }
 
 /// Upserts a user, or writes its tombstone. A tombstone lands on any live row and
-/// keeps the greater version (a delete is terminal: Clerk never reuses an id); a
-/// create or update lands only if the stored row is live and not newer. Nothing
-/// overwrites a tombstone.
+/// keeps the greater version (a delete is terminal: Clerk never reuses an id), and
+/// the stored `external_id` when it names none (see
+/// [`super::prepare::user_tombstone`]); a create or update lands only if the stored
+/// row is live and not newer. Nothing overwrites a tombstone.
 pub fn upsert_user(conn: &mut PgConnection, u: &NewUser) -> QueryResult<Outcome> {
     upsert_users(conn, vec![u]).map(|ids| landed(ids.len()))
 }
@@ -147,7 +148,10 @@ pub fn upsert_organizations(
         .do_update()
         .set((
             c::name.eq(excluded(c::name)),
-            c::slug.eq(excluded(c::slug)),
+            c::slug.eq(sql::<Nullable<Text>>(
+                "CASE WHEN excluded.deleted_at IS NULL THEN excluded.slug \
+                 ELSE coalesce(excluded.slug, organizations.slug) END",
+            )),
             c::image_url.eq(excluded(c::image_url)),
             c::created_by.eq(excluded(c::created_by)),
             c::public_metadata.eq(excluded(c::public_metadata)),
@@ -505,7 +509,9 @@ mod prepared {
              ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
                first_name = excluded.first_name, last_name = excluded.last_name, \
                username = excluded.username, image_url = excluded.image_url, \
-               external_id = excluded.external_id, public_metadata = excluded.public_metadata, \
+               external_id = CASE WHEN excluded.deleted_at IS NULL THEN excluded.external_id \
+                 ELSE coalesce(excluded.external_id, u.external_id) END, \
+               public_metadata = excluded.public_metadata, \
                data = excluded.data, clerk_created_at = excluded.clerk_created_at, \
                clerk_updated_at = greatest(u.clerk_updated_at, excluded.clerk_updated_at), \
                deleted_at = excluded.deleted_at, synced_at = now() \

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use shared::models::{JsonDoc, NewMembership, NewOrganization, NewUser};
+use shared::models::NewMembership;
 
 use super::local::{LiveMembership, LiveRow};
-use crate::apply::{Change, ObjectKind};
+use crate::apply::{organization_tombstone, user_tombstone, Change, ObjectKind};
 
 /// The version a reconcile tombstone carries: now, or the stored version if that is
 /// later (a delete is terminal; the tombstone keeps the greater version).
@@ -14,12 +14,8 @@ fn tombstone_version(stored: DateTime<Utc>) -> DateTime<Utc> {
     Utc::now().max(stored)
 }
 
-/// `{object, id, deleted}`, as a delete webhook's data.
-fn stub(object: &str, id: &str) -> Value {
-    json!({ "object": object, "id": id, "deleted": true })
-}
-
-/// The tombstone of a gone user or organization: what a delete webhook writes.
+/// The tombstone of a gone user or organization: the one a delete webhook writes
+/// (the same constructor; the stored `external_id` or `slug` is kept).
 pub(super) fn tombstone_change(
     kind: ObjectKind,
     row: &LiveRow,
@@ -29,39 +25,20 @@ pub(super) fn tombstone_change(
     match kind {
         ObjectKind::Organization => (
             id.clone(),
-            Change::Organization(NewOrganization {
-                id: id.clone(),
-                name: None,
-                slug: row.kept.clone(),
-                image_url: None,
-                created_by: None,
-                public_metadata: None,
-                data: Some(stub("organization", &id)),
-                clerk_created_at: None,
-                clerk_updated_at: at,
-                deleted_at: Some(at),
-            }),
+            Change::Organization(organization_tombstone(&id, row.kept.clone(), at)),
             None,
         ),
         _ => (
             id.clone(),
-            Change::User(NewUser {
-                id: id.clone(),
-                email: None,
-                first_name: None,
-                last_name: None,
-                username: None,
-                image_url: None,
-                external_id: row.kept.clone(),
-                public_metadata: None,
-                data: Some(JsonDoc::Value(stub("user", &id))),
-                clerk_created_at: None,
-                clerk_updated_at: at,
-                deleted_at: Some(at),
-            }),
+            Change::User(user_tombstone(&id, row.kept.clone(), at)),
             Some(id),
         ),
     }
+}
+
+/// `{object, id, deleted}`, as a delete webhook's data.
+fn stub(object: &str, id: &str) -> Value {
+    json!({ "object": object, "id": id, "deleted": true })
 }
 
 /// The tombstone of a gone membership.

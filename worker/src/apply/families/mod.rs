@@ -25,7 +25,7 @@ use shared::object_models::{
     NewRole, NewWaitlistEntry,
 };
 
-pub use parse::{object_change, prepare, strip_invitation_token};
+pub use parse::{object_change, prepare};
 
 /// A family of Clerk objects, and its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,16 +65,21 @@ impl Family {
 
     /// The family of an event type (`organizationInvitation.created` → invitations).
     pub fn of_event_type(event_type: &str) -> Option<Self> {
-        Some(match event_type.split_once('.')?.0 {
-            "organizationInvitation" => Self::Invitation,
-            "organizationDomain" => Self::Domain,
-            "role" => Self::Role,
-            "permission" => Self::Permission,
-            "waitlistEntry" => Self::WaitlistEntry,
-            "subscription" => Self::Subscription,
-            "subscriptionItem" => Self::SubscriptionItem,
-            _ => return None,
-        })
+        let kind = event_type.split_once('.')?.0;
+        Self::ALL.into_iter().find(|f| f.event_kind() == kind)
+    }
+
+    /// The part of its event types before the dot (`organizationInvitation`).
+    pub fn event_kind(self) -> &'static str {
+        match self {
+            Self::Invitation => "organizationInvitation",
+            Self::Domain => "organizationDomain",
+            Self::Role => "role",
+            Self::Permission => "permission",
+            Self::WaitlistEntry => "waitlistEntry",
+            Self::Subscription => "subscription",
+            Self::SubscriptionItem => "subscriptionItem",
+        }
     }
 
     /// The columns a tombstone clears (all but `id`, `data`, the time columns, and

@@ -10,7 +10,10 @@ use shared::object_models::{
 };
 
 use super::{Family, ObjectChange};
-use crate::apply::prepare::{id, string, stub, time, version, Permanent};
+use crate::apply::{
+    credentials,
+    prepare::{id, string, stub, time, version, Permanent},
+};
 
 /// The change an event of `event_type` makes, and the user whose personal data it
 /// carries; `None` when the type belongs to none of these families. A `*.deleted`
@@ -49,24 +52,22 @@ fn upsert(
     family: Family,
     mut data: Map<String, Value>,
 ) -> Result<(ObjectChange, Option<String>), Permanent> {
+    credentials::strip(family.event_kind(), &mut data);
     let id = id(&data)?;
     let updated_at = version(&data)?;
     let created_at = time(&data, "created_at");
     let change = match family {
-        Family::Invitation => {
-            strip_invitation_token(&mut data);
-            ObjectChange::Invitation(NewInvitation {
-                id,
-                organization_id: Some(organization_id(&data)?),
-                email_address: string(&data, "email_address"),
-                role: string(&data, "role"),
-                status: string(&data, "status"),
-                data: Some(Value::Object(data)),
-                clerk_created_at: created_at,
-                clerk_updated_at: updated_at,
-                deleted_at: None,
-            })
-        }
+        Family::Invitation => ObjectChange::Invitation(NewInvitation {
+            id,
+            organization_id: Some(organization_id(&data)?),
+            email_address: string(&data, "email_address"),
+            role: string(&data, "role"),
+            status: string(&data, "status"),
+            data: Some(Value::Object(data)),
+            clerk_created_at: created_at,
+            clerk_updated_at: updated_at,
+            deleted_at: None,
+        }),
         Family::Domain => ObjectChange::Domain(NewDomain {
             id,
             organization_id: Some(organization_id(&data)?),
@@ -144,11 +145,6 @@ fn upsert(
     };
     let subject = change.user_id().map(str::to_owned);
     Ok((change, subject))
-}
-
-/// Removes an invitation's `url`: it holds the token that accepts the invitation.
-pub fn strip_invitation_token(data: &mut Map<String, Value>) {
-    data.remove("url");
 }
 
 fn organization_id(data: &Map<String, Value>) -> Result<String, Permanent> {
