@@ -39,4 +39,12 @@ for file in /etc/rabbitmq/conf.d/*.conf; do
 done
 export RABBITMQ_CONFIG_FILES="$conf_dir"
 
+# Debian's /usr/sbin/rabbitmq-server runs the server as a child of a shell that, as
+# PID 1, ignores SIGTERM (so `docker stop` ends in a SIGKILL, exit 137), and sends
+# its output to /var/log/rabbitmq. Run the server script itself: it traps SIGTERM,
+# stops the node cleanly and exits 0, as the official image does.
+if [ "${1:-}" = rabbitmq-server ]; then
+    shift
+    set -- /usr/lib/rabbitmq/bin/rabbitmq-server "$@"
+fi
 exec "$@"
