@@ -25,6 +25,13 @@ pub const TICKET_PARAMETER: &str = "__clerk_ticket";
 /// Removes the credentials from the `data` of an event of kind `kind` (the part of
 /// the event type before the dot: `waitlistEntry`, `organizationInvitation`, …).
 pub fn strip(kind: &str, data: &mut Map<String, Value>) {
+    drop_links(kind, data);
+    drop_ticket_strings(data);
+}
+
+/// Removes the sign-in links a kind is known to carry (the first half of [`strip`],
+/// for a caller that walks a larger document with [`drop_ticket_strings`] itself).
+pub fn drop_links(kind: &str, data: &mut Map<String, Value>) {
     match kind {
         "organizationInvitation" | "invitation" => {
             data.remove("url");
@@ -36,7 +43,6 @@ pub fn strip(kind: &str, data: &mut Map<String, Value>) {
         }
         _ => {}
     }
-    drop_ticket_strings(data);
 }
 
 /// Removes, at any depth, every field and array item that is a string holding

@@ -22,8 +22,8 @@ use crate::pg_errors::ErrorClass;
 pub use families::{Family, ObjectChange};
 pub use payload::{Payloads, StoredPayload};
 pub use prepare::{
-    object_change, organization_tombstone, primary_email, user_tombstone, Change, EventToApply,
-    ObjectKind, Permanent,
+    deleted_stub, object_change, organization_tombstone, primary_email, user_tombstone, Change,
+    EventToApply, ObjectKind, Permanent,
 };
 
 /// What came of an event.

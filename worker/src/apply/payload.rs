@@ -60,8 +60,9 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
         .split_once('.')
         .map_or(event_type, |(kind, _)| kind);
     if let Some(Value::Object(data)) = envelope.get_mut("data") {
-        credentials::strip(kind, data);
+        credentials::drop_links(kind, data);
     }
+    // Once over the whole envelope, `data` included.
     credentials::drop_ticket_strings(&mut envelope);
     let mut user_ids = Vec::new();
     for value in envelope.values() {

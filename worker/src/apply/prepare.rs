@@ -363,7 +363,7 @@ pub fn organization_tombstone(
 
 /// `{object, id, deleted: true}`: what Clerk's delete events carry as `data`, and
 /// what a tombstone keeps of it, whatever the event held.
-fn deleted_stub(object: &str, id: &str) -> Value {
+pub fn deleted_stub(object: &str, id: &str) -> Value {
     serde_json::json!({ "object": object, "id": id, "deleted": true })
 }
 

@@ -2,11 +2,10 @@
 //! webhook would write.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
 use shared::models::NewMembership;
 
 use super::local::{LiveMembership, LiveRow};
-use crate::apply::{organization_tombstone, user_tombstone, Change, ObjectKind};
+use crate::apply::{deleted_stub, organization_tombstone, user_tombstone, Change, ObjectKind};
 
 /// The version a reconcile tombstone carries: now, or the stored version if that is
 /// later (a delete is terminal; the tombstone keeps the greater version).
@@ -36,11 +35,6 @@ pub(super) fn tombstone_change(
     }
 }
 
-/// `{object, id, deleted}`, as a delete webhook's data.
-fn stub(object: &str, id: &str) -> Value {
-    json!({ "object": object, "id": id, "deleted": true })
-}
-
 /// The tombstone of a gone membership.
 pub(super) fn membership_tombstone(m: &LiveMembership) -> (String, Change, Option<String>) {
     let at = tombstone_version(m.clerk_updated_at);
@@ -52,7 +46,7 @@ pub(super) fn membership_tombstone(m: &LiveMembership) -> (String, Change, Optio
             user_id: m.user_id.clone(),
             role: None,
             public_metadata: None,
-            data: Some(stub("organization_membership", &m.id)),
+            data: Some(deleted_stub("organization_membership", &m.id)),
             clerk_created_at: None,
             clerk_updated_at: at,
             deleted_at: Some(at),
