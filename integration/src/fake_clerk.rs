@@ -1,7 +1,8 @@
 //! A fake Clerk Backend API on 127.0.0.1 for the backfill and reconcile tests: users
 //! (bare array or `{"data": [...]}`), organizations, memberships, the other families'
-//! listings, lookups by id, `starting_after` cursors, injected 429/500 answers and a
-//! hook that changes what Clerk holds in the middle of a run.
+//! listings, lookups by id (users, and memberships by user), `starting_after`
+//! cursors, injected 429/500 answers and a hook that changes what Clerk holds in the
+//! middle of a run.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -46,7 +47,8 @@ pub struct Clerk {
     pub users_wrapped: bool,
     /// Answer `starting_after` requests as if the parameter did not exist.
     pub ignore_cursor: bool,
-    /// Answer `user_id` lookups as if the filter did not exist.
+    /// Answer `user_id` lookups (of users, and of an organization's memberships) as
+    /// if the filter did not exist.
     pub ignore_user_id_filter: bool,
     pub hook: Option<Hook>,
     /// The other families' instance-wide listings, by path (`/v1/organization_roles`).
@@ -167,10 +169,20 @@ async fn serve(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
                 return HttpResponse::NotFound()
                     .json(json!({"errors": [{"code": "resource_not_found"}]}));
             }
-            (
-                clerk.memberships.get(*id).cloned().unwrap_or_default(),
-                true,
-            )
+            let all = clerk.memberships.get(*id).cloned().unwrap_or_default();
+            if user_ids.is_empty() || clerk.ignore_user_id_filter {
+                (all, true)
+            } else {
+                let of_users = all
+                    .into_iter()
+                    .filter(|m| {
+                        user_ids
+                            .iter()
+                            .any(|u| m["public_user_data"]["user_id"] == u.as_str())
+                    })
+                    .collect();
+                (of_users, true)
+            }
         }
         _ => match clerk.objects.get(&path) {
             Some(items) => (items.clone(), true),

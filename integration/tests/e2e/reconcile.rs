@@ -497,7 +497,7 @@ async fn organizations_and_memberships_are_reconciled() {
         Some("org:admin")
     );
     // B was looked up by id (404) before it was tombstoned; A's memberships were
-    // listed a second time to confirm a2's absence.
+    // listed once, and a2's absence confirmed by a lookup through its user.
     assert!(clerk
         .requests()
         .iter()
@@ -505,6 +505,153 @@ async fn organizations_and_memberships_are_reconciled() {
     assert_eq!(
         clerk.offsets("/v1/organizations/org_rc_a/memberships"),
         vec![0, 0]
+    );
+    let lookups: Vec<String> = clerk
+        .queries()
+        .into_iter()
+        .filter(|(p, q, _)| p == "/v1/organizations/org_rc_a/memberships" && q.contains("user_id="))
+        .map(|(_, q, _)| q)
+        .collect();
+    assert_eq!(lookups, vec!["limit=500&user_id=user_2".to_owned()]);
+    clerk.stop().await;
+}
+
+/// An organization with memberships s1..s5 (Clerk) and s9 (local only, gone from
+/// Clerk), listed two a page while members leave and join: s1 leaves after the first
+/// page, so s3 slides onto the page already read; then s0 joins and s2 leaves, which
+/// would make a second listing skip s3 again.
+async fn shifting_memberships(db: &TestDb) -> Clerk {
+    apply_now(
+        db,
+        ObjectKind::Organization,
+        organization("org_rc_s", T0, "Shifting"),
+    )
+    .await;
+    let m = |n: u32| {
+        membership(
+            &format!("orgmem_rc_s{n}"),
+            "org_rc_s",
+            &format!("user_s{n}"),
+            "org:member",
+            T0,
+        )
+    };
+    for n in [1, 2, 3, 4, 5, 9] {
+        apply_now(db, ObjectKind::Membership, m(n)).await;
+    }
+    let mut served: HashMap<usize, usize> = HashMap::new();
+    let hook = move |clerk: &mut Clerk, path: &str, offset: usize| {
+        if path != "/v1/organizations/org_rc_s/memberships" {
+            return;
+        }
+        let n = served.entry(offset).or_default();
+        *n += 1;
+        let Some(list) = clerk.memberships.get_mut("org_rc_s") else {
+            return;
+        };
+        match (offset, *n) {
+            (2, 1) => list.retain(|x| x["id"] != "orgmem_rc_s1"),
+            (0, 2) => list.insert(0, m(0)),
+            (2, 2) => list.retain(|x| x["id"] != "orgmem_rc_s2"),
+            _ => {}
+        }
+    };
+    Clerk {
+        organizations: vec![organization("org_rc_s", T0, "Shifting")],
+        memberships: HashMap::from([("org_rc_s".to_owned(), (1..=5).map(m).collect())]),
+        hook: Some(Box::new(hook)),
+        ..Clerk::default()
+    }
+}
+
+fn memberships_only() -> Options {
+    Options {
+        kinds: Kinds::from_flags(false, false, true),
+        dry_run: false,
+        force: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_an_offset_listing_skips_twice_is_not_tombstoned() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let clerk = FakeClerk::start(shifting_memberships(&db).await);
+    let client = clerk.client(2).with_spacing(Duration::ZERO);
+    let summary = reconcile::reconcile(&pool(&db), &client, memberships_only())
+        .await
+        .expect("reconcile succeeds");
+    // Listed: s1, s2, s4, s5 (s3 skipped). Gone: s9 only.
+    assert_eq!(summary.memberships, kc(4, 0, 0, 1), "{summary}");
+    let live = |id: &'static str| {
+        let db = db.clone_handle();
+        async move {
+            count_where(
+                &db,
+                "organization_memberships",
+                &format!("id = '{id}' AND deleted_at IS NULL"),
+            )
+            .await
+                == 1
+        }
+    };
+    assert!(
+        live("orgmem_rc_s3").await,
+        "s3 is a member in Clerk: it must stay live"
+    );
+    for id in [
+        "orgmem_rc_s1",
+        "orgmem_rc_s2",
+        "orgmem_rc_s4",
+        "orgmem_rc_s5",
+    ] {
+        assert!(live(id).await, "{id} was listed: it stays live");
+    }
+    assert!(
+        !live("orgmem_rc_s9").await,
+        "s9 is gone from Clerk: tombstoned"
+    );
+    assert_eq!(
+        count_where(
+            &db,
+            "organization_memberships",
+            "id = 'orgmem_rc_s9' AND deleted_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // The absences were looked up through their users, in one request.
+    let lookups: Vec<String> = clerk
+        .queries()
+        .into_iter()
+        .filter(|(_, q, _)| q.contains("user_id="))
+        .map(|(_, q, _)| q)
+        .collect();
+    assert_eq!(
+        lookups,
+        vec!["limit=500&user_id=user_s3&user_id=user_s9".to_owned()]
+    );
+    clerk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_lookup_that_ignores_the_users_confirms_no_absence() {
+    shared::telemetry::init_for_tests();
+    let db = TestDb::new().await;
+    let mut clerk = shifting_memberships(&db).await;
+    clerk.ignore_user_id_filter = true;
+    let clerk = FakeClerk::start(clerk);
+    let client = clerk.client(2).with_spacing(Duration::ZERO);
+    let err = reconcile::reconcile(&pool(&db), &client, memberships_only())
+        .await
+        .expect_err("absences cannot be confirmed");
+    assert!(
+        format!("{err:#}").contains("nothing was tombstoned"),
+        "{err:#}"
+    );
+    assert_eq!(
+        count_where(&db, "organization_memberships", "deleted_at IS NOT NULL").await,
+        0
     );
     clerk.stop().await;
 }

@@ -329,6 +329,42 @@ impl ClerkClient {
         Ok(self.listing_page(url).await?.items)
     }
 
+    /// The URL of [`Self::memberships_of_users`].
+    pub fn memberships_of_users_url(&self, organization_id: &str, user_ids: &[String]) -> Url {
+        let mut url = self.url(&["v1", "organizations", organization_id, "memberships"]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("limit", &MAX_PAGE_SIZE.to_string());
+            for id in user_ids.iter().take(MAX_IDS_PER_LOOKUP) {
+                q.append_pair("user_id", id);
+            }
+        }
+        url
+    }
+
+    /// The memberships of organization `organization_id` held by the users `user_ids`
+    /// (at most [`MAX_IDS_PER_LOOKUP`]): a lookup, one page (a user has at most one
+    /// membership in an organization, and the page holds more than a lookup asks
+    /// for), so nothing can shift out of it while it is read, as it can between the
+    /// pages of an offset listing. `Ok(None)` when Clerk answers 404 (the
+    /// organization is gone).
+    pub async fn memberships_of_users(
+        &self,
+        organization_id: &str,
+        user_ids: &[String],
+    ) -> Result<Option<Vec<Value>>, ClientError> {
+        let url = self.memberships_of_users_url(organization_id, user_ids);
+        match self.get_found(url.clone()).await? {
+            None => Ok(None),
+            Some(body) => parse_page(body)
+                .map(|page| Some(page.items))
+                .map_err(|reason| ClientError::BadBody {
+                    url: url.to_string(),
+                    reason,
+                }),
+        }
+    }
+
     /// The organization `id`, or `None` when Clerk answers 404.
     pub async fn organization(&self, id: &str) -> Result<Option<Value>, ClientError> {
         self.get_found(self.url(&["v1", "organizations", id])).await
@@ -572,6 +608,22 @@ mod tests {
         assert_eq!(
             c.users_after_url(Some("user_2g&x")).as_str(),
             "https://api.clerk.com/v1/users?limit=500&order_by=%2Bcreated_at&starting_after=user_2g%26x"
+        );
+    }
+
+    #[test]
+    fn membership_lookup_url_names_each_user_once_per_parameter() {
+        let c = ClerkClient::new("https://api.clerk.com", "sk_test_x", 10).expect("client");
+        let ids = vec!["user_a".to_owned(), "user_b&c".to_owned()];
+        assert_eq!(
+            c.memberships_of_users_url("org_1", &ids).as_str(),
+            "https://api.clerk.com/v1/organizations/org_1/memberships?limit=500&user_id=user_a&user_id=user_b%26c"
+        );
+        let many: Vec<String> = (0..150).map(|i| format!("user_{i}")).collect();
+        let url = c.memberships_of_users_url("org_1", &many);
+        assert_eq!(
+            url.query_pairs().filter(|(k, _)| k == "user_id").count(),
+            MAX_IDS_PER_LOOKUP
         );
     }
 

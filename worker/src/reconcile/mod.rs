@@ -12,7 +12,9 @@
 //!   never overwritten: the repair is then `superseded`;
 //! - once a listing has been read to its end, the live local rows Clerk did not list
 //!   are looked up by id (users: up to 100 ids a request; organizations: one by one;
-//!   memberships: their organization's memberships are listed again), and those Clerk
+//!   memberships: through their user, `?user_id=` on the organization's listing, one
+//!   page, since an offset listing that changes while it is read can skip a row on
+//!   every pass), and those Clerk
 //!   confirms it does not have are `gone`: tombstoned with erasure, as a delete
 //!   webhook would. A listing that fails part way stops the run before this step, so
 //!   nothing is ever tombstoned on a partial listing or on a listing alone.

@@ -25,6 +25,12 @@ fn id_of(item: &Value) -> Option<&str> {
     item.get("id").and_then(Value::as_str)
 }
 
+/// The user id of a listed membership (`public_user_data.user_id`).
+fn membership_user_id(item: &Value) -> Option<&str> {
+    item.pointer("/public_user_data/user_id")
+        .and_then(Value::as_str)
+}
+
 pub(super) struct Run<'a> {
     pub(super) pool: &'a PgPool,
     pub(super) client: &'a ClerkClient,
@@ -219,11 +225,12 @@ impl Run<'_> {
                  (reconcile --organizations tombstones a gone organization and its memberships)"
             );
         }
-        // Confirm: list each such organization's memberships again.
+        // Confirm each absence by looking the membership up through its user: an
+        // offset listing read while memberships come and go can skip a row on every
+        // pass, so a second listing proves nothing.
         let mut confirmed = Vec::new();
         for (organization_id, members) in candidates {
-            let again = self.membership_ids(organization_id).await?;
-            confirmed.extend(members.into_iter().filter(|m| !again.contains(&m.id)));
+            confirmed.extend(self.confirm_gone(organization_id, members).await?);
         }
         confirmed.sort_by(|a, b| a.id.cmp(&b.id));
         self.check_mass_gone(ObjectKind::Membership, confirmed.len(), live_count)?;
@@ -242,27 +249,69 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Every membership id Clerk lists for an organization.
-    async fn membership_ids(&self, organization_id: &str) -> anyhow::Result<HashSet<String>> {
-        let listing = Listing::Memberships {
-            organization_id: organization_id.to_owned(),
-        };
-        let mut ids = HashSet::new();
-        let mut offset = 0;
-        loop {
-            let page = self.client.page(&listing, offset).await.with_context(|| {
-                format!(
-                    "could not list the memberships of organization {organization_id} again to confirm \
-                     absences (nothing was tombstoned for it)"
-                )
-            })?;
-            let n = page.items.len();
-            ids.extend(page.items.iter().filter_map(id_of).map(str::to_owned));
-            if n < self.client.page_size() {
-                return Ok(ids);
-            }
-            offset += n;
+    /// The memberships among `members` (live rows of organization `organization_id`
+    /// that its listing lacked) that Clerk confirms it does not have: it lists no
+    /// membership with that id among the memberships of the row's user in the
+    /// organization. A row without a user id cannot be looked up and stays.
+    async fn confirm_gone(
+        &self,
+        organization_id: &str,
+        members: Vec<LiveMembership>,
+    ) -> anyhow::Result<Vec<LiveMembership>> {
+        let (members, unknown): (Vec<_>, Vec<_>) =
+            members.into_iter().partition(|m| m.user_id.is_some());
+        if !unknown.is_empty() {
+            info!(
+                organization_id,
+                memberships = unknown.len(),
+                "unlisted memberships without a user id cannot be looked up: left alone"
+            );
         }
+        let mut gone = Vec::new();
+        for chunk in members.chunks(MAX_IDS_PER_LOOKUP) {
+            let mut user_ids: Vec<String> =
+                chunk.iter().filter_map(|m| m.user_id.clone()).collect();
+            user_ids.sort();
+            user_ids.dedup();
+            let found = self
+                .client
+                .memberships_of_users(organization_id, &user_ids)
+                .await
+                .with_context(|| {
+                    format!(
+                        "could not look up memberships of organization {organization_id} in Clerk \
+                         (nothing was tombstoned for it; run reconcile again)"
+                    )
+                })?;
+            let Some(found) = found else {
+                info!(
+                    organization_id,
+                    "organization gone from Clerk while its memberships were checked: left to \
+                     reconcile --organizations, which tombstones it with its memberships"
+                );
+                return Ok(Vec::new());
+            };
+            if let Some(stranger) = found
+                .iter()
+                .filter_map(membership_user_id)
+                .find(|u| user_ids.binary_search_by(|id| id.as_str().cmp(u)).is_err())
+            {
+                anyhow::bail!(
+                    "looking up memberships of organization {organization_id} by user, Clerk \
+                     answered with one of user {stranger}, who was not asked for: the user_id \
+                     filter seems unsupported, so absences cannot be confirmed (nothing was \
+                     tombstoned for it)"
+                );
+            }
+            let found: HashSet<&str> = found.iter().filter_map(id_of).collect();
+            gone.extend(
+                chunk
+                    .iter()
+                    .filter(|m| !found.contains(m.id.as_str()))
+                    .cloned(),
+            );
+        }
+        Ok(gone)
     }
 
     /// Compares a page with the local rows and applies what is missing or outdated
@@ -374,7 +423,7 @@ impl Run<'_> {
                     }
                 }
             }
-            // Memberships are confirmed by listing their organization again, in
+            // Memberships are confirmed through their user, in
             // `Run::memberships`, which does not call this. The other families have
             // no lookup by id to confirm an absence with: nothing is tombstoned.
             ObjectKind::Membership | ObjectKind::Object(_) => {}
