@@ -13,6 +13,7 @@ use shared::{
 
 use super::{
     families::{self, Family, ObjectChange},
+    jsonb,
     payload::{self, Payloads, StoredPayload},
 };
 
@@ -96,6 +97,9 @@ fn from_envelope(
     }
     let (change, subject_user_id) = match event_type.as_str() {
         "user.created" | "user.updated" => {
+            if let Some(text) = &data_text {
+                jsonb::check(text, "data").map_err(Permanent)?;
+            }
             let at = version(&data)?;
             let user = user(data, data_text, at, None)?;
             let subject = Some(user.id.clone());
@@ -251,14 +255,16 @@ pub(super) fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
 
 /// `data.updated_at`: the Clerk version of a created or updated object.
 pub(super) fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
-    data.get("updated_at")
-        .and_then(millis)
-        .and_then(datetime_from_millis)
-        .ok_or_else(|| {
-            Permanent(
-                "data.updated_at is missing or not a timestamp: cannot order the event".into(),
-            )
-        })
+    match data.get("updated_at").and_then(millis) {
+        Some(ms) => datetime_from_millis(ms).ok_or_else(|| {
+            Permanent(format!(
+                "data.updated_at: {ms} ms is outside what Postgres timestamptz accepts (4713 BC to 294276 AD)"
+            ))
+        }),
+        None => Err(Permanent(
+            "data.updated_at is missing or not a timestamp: cannot order the event".into(),
+        )),
+    }
 }
 
 pub(super) fn string(data: &Map<String, Value>, key: &str) -> Option<String> {
