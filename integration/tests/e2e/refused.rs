@@ -123,6 +123,14 @@ async fn an_event_naming_sixty_thousand_users_applies_and_the_worker_goes_on() {
     assert_eq!(app.wait_recorded(&after).await, "applied");
     assert_eq!(app.wait_recorded(&many).await, "applied");
     assert!(app.db.user("user_many_friends").await.is_some());
+    let record = app.db.event(&many).await.expect("recorded");
+    assert_eq!(record.payload, None, "too many users named to store it");
+    assert_eq!(record.attempts, 1);
+    let kept = app.db.event(&after).await.expect("recorded");
+    assert!(
+        kept.payload.is_some(),
+        "an ordinary payload is still stored"
+    );
     // And the worker still applies what comes next.
     let next = app.post(&event("user.created", "user_next", T0)).await;
     assert_eq!(app.wait_recorded(&next).await, "applied");

@@ -536,6 +536,26 @@ mod tests {
     }
 
     #[test]
+    fn times_before_4713_bc_are_permanent_as_the_version_and_null_elsewhere() {
+        let ancient = -300_000_000_000_000_i64;
+        let e = envelope(&format!(
+            r#"{{"type":"user.updated","data":{{"id":"user_1","updated_at":{ancient}}}}}"#
+        ));
+        let err =
+            EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).expect_err("permanent");
+        assert!(err.0.starts_with("data.updated_at: "), "{err}");
+        let e = envelope(&format!(
+            r#"{{"type":"user.updated","timestamp":{ancient},"data":{{"id":"user_1","updated_at":1716883200000,"created_at":{ancient}}}}}"#
+        ));
+        let p = EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).expect("valid");
+        assert_eq!(p.occurred_at, None);
+        let Change::User(u) = p.change else {
+            panic!("not a user change")
+        };
+        assert_eq!(u.clerk_created_at, None);
+    }
+
+    #[test]
     fn user_deleted_is_a_tombstone_versioned_by_the_envelope() {
         let e = envelope(
             r#"{"type":"user.deleted","timestamp":1716883900000,"data":{"object":"user","id":"user_1","deleted":true}}"#,

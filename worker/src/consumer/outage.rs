@@ -59,7 +59,11 @@ pub(super) struct Refused {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Suspects {
     GiveBack,
-    Hold,
+    /// Held; `since` is what this worker had committed when the event was first
+    /// suspected (else: at its first refusal here).
+    Hold {
+        since: Option<u64>,
+    },
 }
 
 impl Consumer {
@@ -73,7 +77,13 @@ impl Consumer {
         let n = events.len();
         let mut busy = Duration::ZERO;
         let whole = self
-            .apply_slice(&events, 0..n, stop, &mut busy, Suspects::Hold)
+            .apply_slice(
+                &events,
+                0..n,
+                stop,
+                &mut busy,
+                Suspects::Hold { since: None },
+            )
             .await;
         let results = match whole {
             Slice::Applied(results) => results,
@@ -103,6 +113,7 @@ impl Consumer {
         let n = events.len();
         let mut results: Vec<Result<Outcome, Failure>> = held(n);
         let mut suspects = Vec::new();
+        let since = Some(self.commits.load(Ordering::Relaxed));
         for i in 0..n {
             match self
                 .apply_slice(events, i..i + 1, stop, busy, Suspects::GiveBack)
@@ -115,7 +126,7 @@ impl Consumer {
         }
         for i in suspects {
             match self
-                .apply_slice(events, i..i + 1, stop, busy, Suspects::Hold)
+                .apply_slice(events, i..i + 1, stop, busy, Suspects::Hold { since })
                 .await
             {
                 Slice::Stopped => return results,
@@ -140,7 +151,10 @@ impl Consumer {
         // Tries refused with an outage's SQLSTATE while Postgres answered, and what
         // this worker had committed at the first of them.
         let mut refusals = 0u32;
-        let mut commits_at_first_refusal = None;
+        let mut commits_at_first_refusal = match suspects {
+            Suspects::Hold { since } => since,
+            Suspects::GiveBack => None,
+        };
         let alone = range.len() == 1;
         loop {
             let batch = events.clone();
