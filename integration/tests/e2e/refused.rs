@@ -203,3 +203,40 @@ async fn an_outage_only_one_event_causes_ends_in_the_dead_letter_queue() {
         );
     }
 }
+
+/// A backlog of events that each name as many users as a stored payload may, taken
+/// as one batch: together they take more advisory locks than Postgres's lock table
+/// holds (53200). The batch is applied again event by event: every event applies
+/// once, uncharged, with its payload.
+#[tokio::test]
+async fn a_batch_that_exhausts_the_lock_table_is_applied_event_by_event() {
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        store_payloads: true,
+        batch_size: 200,
+        ..Options::default()
+    })
+    .await;
+    // 200 × 100 locks: 10,000 fit in the local lock table, 20,000 do not.
+    let mut posted = Vec::new();
+    for n in 0..200 {
+        let friends: Vec<String> = (0..99).map(|f| format!("user_f{n}x{f}")).collect();
+        let mut e = event("user.updated", &format!("user_crowd_{n}"), T0);
+        e["data"]["unsafe_metadata"] = serde_json::json!({ "friends": friends });
+        posted.push(app.post(&e).await);
+    }
+    app.start_worker().await;
+    for id in &posted {
+        assert_eq!(app.wait_recorded(id).await, "applied");
+    }
+    let events = app.db.events().await;
+    assert_eq!(events.len(), 200);
+    assert!(events
+        .iter()
+        .all(|e| e.attempts == 1 && e.payload.is_some()));
+    assert_eq!(
+        app.broker.count(&app.broker.topology.dead_queue()).await,
+        0,
+        "nothing dead-lettered"
+    );
+}
