@@ -457,7 +457,17 @@ pub fn millis(v: &Value) -> Option<i64> {
     })
 }
 
+/// The earliest instant Postgres `timestamptz` holds: 4713 BC, November 24, 00:00
+/// UTC (`to_timestamp(-210866803200)`; one second earlier is "timestamp out of
+/// range"). The latest, 294276 AD, is beyond what chrono represents.
+pub const POSTGRES_MIN_MILLIS: i64 = -210_866_803_200_000;
+
+/// The instant `ms` milliseconds after the epoch, if Postgres `timestamptz` can
+/// hold it (a value before 4713 BC would pass chrono and fail the transaction).
 pub fn datetime_from_millis(ms: i64) -> Option<DateTime<Utc>> {
+    if ms < POSTGRES_MIN_MILLIS {
+        return None;
+    }
     Utc.timestamp_millis_opt(ms).single()
 }
 
@@ -525,6 +535,8 @@ mod tests {
         assert_eq!(millis(&json!(i64::MAX)), Some(i64::MAX));
         assert_eq!(millis(&json!(-5)), Some(-5000));
         assert_eq!(datetime_from_millis(i64::MIN), None);
+        assert!(datetime_from_millis(POSTGRES_MIN_MILLIS).is_some());
+        assert_eq!(datetime_from_millis(POSTGRES_MIN_MILLIS - 1), None);
     }
 
     #[test]

@@ -20,6 +20,14 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// The SQLSTATE Postgres answered with, if it did.
+    pub fn sql_state(&self) -> Option<&str> {
+        match self {
+            Self::Query(DieselError::DatabaseError(_, info)) => info.sql_state(),
+            _ => None,
+        }
+    }
+
     /// What the error says about whose fault it is (see [`ErrorClass`]). A pool
     /// that cannot give a connection is an outage.
     pub fn class(&self) -> ErrorClass {
@@ -49,7 +57,7 @@ where
 }
 
 /// Whether Postgres answers a trivial query now.
-async fn is_healthy(pool: &PgPool) -> bool {
+pub async fn is_healthy(pool: &PgPool) -> bool {
     with_connection(pool, |conn| conn.batch_execute("SELECT 1"))
         .await
         .is_ok()

@@ -16,6 +16,7 @@ mod ordering;
 mod organizations;
 mod prune;
 mod reconcile;
+mod refused;
 mod safety;
 mod sqlstate;
 

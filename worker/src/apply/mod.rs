@@ -9,6 +9,7 @@
 mod bulk;
 mod credentials;
 pub mod families;
+mod jsonb;
 mod locks;
 mod payload;
 mod prepare;

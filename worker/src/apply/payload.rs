@@ -46,6 +46,14 @@ pub struct StoredPayload {
 /// one-time codes and message bodies, session events a user's devices and places.
 const NEVER_STORED: [&str; 3] = ["email.", "sms.", "session."];
 
+/// Users a stored payload may name at most. The transaction that stores a payload
+/// holds an advisory lock for each user it names (so a concurrent `user.deleted`
+/// cannot miss it, see `locks`); a body naming tens of thousands of users would take
+/// that many locks and exhaust Postgres's lock table (53200) for every event beside
+/// it. Such a payload is not stored: the event itself still applies, under the locks
+/// of the subjects it writes.
+pub const MAX_NAMED_USERS: usize = 100;
+
 /// The top-level field with the request's metadata (client IP, user agent).
 const EVENT_ATTRIBUTES: &str = "event_attributes";
 
@@ -70,6 +78,14 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
     }
     user_ids.sort_unstable();
     user_ids.dedup();
+    if user_ids.len() > MAX_NAMED_USERS {
+        tracing::warn!(
+            named_users = user_ids.len(),
+            limit = MAX_NAMED_USERS,
+            "payload not stored: it names more users than one event may lock"
+        );
+        return None;
+    }
     let json = serde_json::to_vec(&envelope).ok()?;
     Some(StoredPayload { json, user_ids })
 }
@@ -143,6 +159,30 @@ mod tests {
         assert!(
             !text.contains("tok_secret") && text.contains("orginv_1"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_payload_naming_too_many_users_is_not_stored() {
+        let ids = |n: usize| -> Vec<String> { (0..n).map(|i| format!("user_f{i}")).collect() };
+        let body = |n| {
+            serde_json::json!({"type": "user.updated", "data": {"id": "user_1", "friends": ids(n)}})
+                .to_string()
+        };
+        let kept = stored(
+            Payloads::Store,
+            "user.updated",
+            body(MAX_NAMED_USERS - 1).as_bytes(),
+        )
+        .expect("stored");
+        assert_eq!(kept.user_ids.len(), MAX_NAMED_USERS);
+        assert_eq!(
+            stored(
+                Payloads::Store,
+                "user.updated",
+                body(MAX_NAMED_USERS).as_bytes()
+            ),
+            None
         );
     }
 

@@ -13,6 +13,7 @@ use shared::{
 
 use super::{
     families::{self, Family, ObjectChange},
+    jsonb,
     payload::{self, Payloads, StoredPayload},
 };
 
@@ -96,6 +97,9 @@ fn from_envelope(
     }
     let (change, subject_user_id) = match event_type.as_str() {
         "user.created" | "user.updated" => {
+            if let Some(text) = &data_text {
+                jsonb::check(text, "data").map_err(Permanent)?;
+            }
             let at = version(&data)?;
             let user = user(data, data_text, at, None)?;
             let subject = Some(user.id.clone());
@@ -251,14 +255,16 @@ pub(super) fn id(data: &Map<String, Value>) -> Result<String, Permanent> {
 
 /// `data.updated_at`: the Clerk version of a created or updated object.
 pub(super) fn version(data: &Map<String, Value>) -> Result<DateTime<Utc>, Permanent> {
-    data.get("updated_at")
-        .and_then(millis)
-        .and_then(datetime_from_millis)
-        .ok_or_else(|| {
-            Permanent(
-                "data.updated_at is missing or not a timestamp: cannot order the event".into(),
-            )
-        })
+    match data.get("updated_at").and_then(millis) {
+        Some(ms) => datetime_from_millis(ms).ok_or_else(|| {
+            Permanent(format!(
+                "data.updated_at: {ms} ms is outside what Postgres timestamptz accepts (4713 BC to 294276 AD)"
+            ))
+        }),
+        None => Err(Permanent(
+            "data.updated_at is missing or not a timestamp: cannot order the event".into(),
+        )),
+    }
 }
 
 pub(super) fn string(data: &Map<String, Value>, key: &str) -> Option<String> {
@@ -527,6 +533,26 @@ mod tests {
             assert!(p.payload.is_none(), "{body}");
             assert!(matches!(p.change, Change::User(_)));
         }
+    }
+
+    #[test]
+    fn times_before_4713_bc_are_permanent_as_the_version_and_null_elsewhere() {
+        let ancient = -300_000_000_000_000_i64;
+        let e = envelope(&format!(
+            r#"{{"type":"user.updated","data":{{"id":"user_1","updated_at":{ancient}}}}}"#
+        ));
+        let err =
+            EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).expect_err("permanent");
+        assert!(err.0.starts_with("data.updated_at: "), "{err}");
+        let e = envelope(&format!(
+            r#"{{"type":"user.updated","timestamp":{ancient},"data":{{"id":"user_1","updated_at":1716883200000,"created_at":{ancient}}}}}"#
+        ));
+        let p = EventToApply::from_envelope("m", e, None, 1, Payloads::Discard).expect("valid");
+        assert_eq!(p.occurred_at, None);
+        let Change::User(u) = p.change else {
+            panic!("not a user change")
+        };
+        assert_eq!(u.clerk_created_at, None);
     }
 
     #[test]

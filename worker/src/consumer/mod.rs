@@ -45,6 +45,9 @@ pub struct Consumer {
     republish_turn: Arc<tokio::sync::Mutex<()>>,
     /// Which node of `AMQP_URL` the next session connects to.
     nodes: Arc<NodeRotation>,
+    /// Transactions this worker committed: how `outage` tells an outage of
+    /// Postgres from one event that Postgres refuses with an outage's SQLSTATE.
+    commits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Consumer {
@@ -64,6 +67,7 @@ impl Consumer {
             tag: format!("clerk-sync-worker-{}", uuid::Uuid::new_v4().simple()),
             republish_turn: Arc::default(),
             nodes,
+            commits: Arc::default(),
         }
     }
 
