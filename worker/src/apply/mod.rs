@@ -8,6 +8,7 @@
 
 mod bulk;
 mod credentials;
+pub mod erasure;
 pub mod families;
 mod locks;
 mod payload;

@@ -27,6 +27,7 @@ fn record_row(e: &EventToApply, outcome: Outcome) -> NewWebhookEvent<'_> {
         attempts: e.attempt,
         payload: e.payload.as_ref().map(|p| RawJson(&p.json)),
         subject_user_ids: e.payload.as_ref().map(|p| p.user_ids.as_slice()),
+        subject_digests: e.payload.as_ref().map(|p| p.digests.as_slice()),
     }
 }
 
