@@ -247,6 +247,82 @@ pub fn register(
     .execute(conn)
 }
 
+impl KnownBy {
+    /// What a user change tells: its primary address and its user object's.
+    pub fn of_user(user: &shared::models::NewUser) -> Self {
+        let mut k = Self::default();
+        if let Some(e) = &user.email {
+            k.add_email(e);
+        }
+        match &user.data {
+            Some(shared::models::JsonDoc::Value(data)) => k.add_user_object(data),
+            Some(shared::models::JsonDoc::Text(text)) => {
+                if let Ok(data) = serde_json::from_str::<Value>(text) {
+                    k.add_user_object(&data);
+                }
+            }
+            None => {}
+        }
+        k
+    }
+}
+
+/// What a stored user row and their memberships know them by (the `email` column,
+/// `data.email_addresses`, `data.phone_numbers`, and the memberships'
+/// `public_user_data.identifier`). Read before the user's tombstone and erasure
+/// clear them.
+pub fn known_by_stored_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<KnownBy> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        email: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+        data: Option<Value>,
+    }
+    let rows: Vec<Row> = sql_query(
+        "SELECT email, data FROM users WHERE id = $1 \
+         UNION ALL \
+         SELECT data->'public_user_data'->>'identifier', NULL FROM organization_memberships \
+         WHERE user_id = $1 AND data ? 'public_user_data'",
+    )
+    .bind::<Text, _>(user_id)
+    .load(conn)?;
+    let mut k = KnownBy::default();
+    for row in rows {
+        if let Some(e) = &row.email {
+            k.add_identifier(e);
+        }
+        if let Some(d) = &row.data {
+            k.add_user_object(d);
+        }
+    }
+    Ok(k)
+}
+
+/// Erases what `user_id`, deleted at `erased_at`, was known by: records it in the
+/// registry (so what arrives later is erased as it lands), and removes the
+/// addresses from the invitations and waitlist entries made before `erased_at`
+/// (column and `data`) and the stored payloads about those that name them. Takes
+/// the identifiers' advisory locks first, so an invitation to one of them that is
+/// being written meanwhile is either seen here or sees the registry.
+pub fn erase_known(
+    conn: &mut PgConnection,
+    user_id: &str,
+    erased_at: DateTime<Utc>,
+    known: &KnownBy,
+) -> QueryResult<()> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    let identifiers = known.identifiers();
+    let keys: Vec<String> = identifiers.iter().map(Identifier::lock_key).collect();
+    super::store::lock_subjects(conn, &keys)?;
+    register(conn, user_id, erased_at, &identifiers)?;
+    super::families::store::erase_emails(conn, &known.emails, erased_at)?;
+    let digests: Vec<Vec<u8>> = identifiers.into_iter().map(|i| i.digest).collect();
+    super::store::drop_payloads_naming_digests(conn, &digests, erased_at)
+}
+
 /// Removes from `value`, at any depth, every field whose string is one of `emails`
 /// (compared trimmed and lower-cased). Returns whether anything went.
 pub fn scrub_emails(value: &mut Value, emails: &BTreeSet<String>) -> bool {
