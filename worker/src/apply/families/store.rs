@@ -308,9 +308,10 @@ pub fn erase_emails(
         return Ok(());
     }
     let list: Vec<&str> = emails.iter().map(String::as_str).collect();
+    // `lower(email_address)` is indexed; Clerk gives addresses trimmed.
     for table in [Family::Invitation.table(), Family::WaitlistEntry.table()] {
         let rows: Vec<IdData> = sql_query(format!(
-            "SELECT id, data FROM {table} WHERE lower(btrim(email_address)) = ANY($1) \
+            "SELECT id, data FROM {table} WHERE lower(email_address) = ANY($1) \
                AND coalesce(clerk_created_at, '-infinity') <= $2 \
              ORDER BY id FOR UPDATE"
         ))
