@@ -128,6 +128,9 @@ pub struct NewWebhookEvent<'a> {
     pub payload: Option<RawJson<'a>>,
     /// Every Clerk user the stored payload names (NULL when no payload is stored).
     pub subject_user_ids: Option<&'a [String]>,
+    /// The digests of every email address and phone number the stored payload
+    /// names (see `erased_identifiers`; NULL when no payload is stored).
+    pub subject_digests: Option<&'a [Vec<u8>]>,
 }
 
 /// JSON text that is already valid (it was parsed once), bound as `jsonb` as it is,

@@ -31,6 +31,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    erased_identifiers (kind, digest) {
+        kind -> Text,
+        digest -> Bytea,
+        user_id -> Text,
+        erased_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organization_domains (id) {
         id -> Text,
         organization_id -> Nullable<Text>,
@@ -164,12 +173,14 @@ diesel::table! {
         attempts -> Int4,
         payload -> Nullable<Jsonb>,
         subject_user_ids -> Nullable<Array<Text>>,
+        subject_digests -> Nullable<Array<Bytea>>,
     }
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
     billing_subscription_items,
     billing_subscriptions,
+    erased_identifiers,
     organization_domains,
     organization_invitations,
     organization_memberships,

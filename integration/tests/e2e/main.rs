@@ -8,6 +8,7 @@ mod binaries;
 mod chaos;
 mod convergence;
 mod dead_letters;
+mod erasure;
 mod linger;
 mod migrations;
 mod notify;

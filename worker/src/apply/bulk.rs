@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::{pg::PgConnection, prelude::*, result::Error as DieselError};
 use shared::schema::users;
 
-use super::{apply_change, locks, store, Change, EventToApply, ObjectKind, Outcome};
+use super::{apply_change, erasure, locks, store, Change, EventToApply, ObjectKind, Outcome};
 
 /// Applies `events` inside the caller's transaction. Any error fails the whole batch.
 pub fn apply(
@@ -46,6 +46,10 @@ pub fn apply(
     store::drop_payloads_naming_deleted_users(
         conn,
         &store::naming_users(recorded.iter().map(|&i| &events[i])),
+    )?;
+    store::drop_payloads_naming_erased_identifiers(
+        conn,
+        &store::naming_identifiers(recorded.iter().map(|&i| &events[i])),
     )?;
 
     // 2. Which changes can go together: creates and updates of an object that this
@@ -88,7 +92,7 @@ pub fn apply(
             _ => None,
         })
         .collect();
-    let mut stale_users = Vec::new();
+    let mut stale_users: Vec<String> = Vec::new();
     if !users.is_empty() {
         let rows: Vec<_> = users.iter().map(|(_, u)| *u).collect();
         let landed: HashSet<String> = store::upsert_users(conn, rows)?.into_iter().collect();
@@ -117,12 +121,16 @@ pub fn apply(
     // A stale create or update may be stale because the user is deleted: then it
     // must not keep their data in its record.
     if !stale_users.is_empty() {
-        let deleted: Vec<String> = users::table
+        let deleted: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = users::table
             .filter(users::id.eq_any(&stale_users))
             .filter(users::deleted_at.is_not_null())
-            .select(users::id)
+            .select((users::id, users::deleted_at))
             .load(conn)?;
-        for id in deleted {
+        for (id, at) in deleted {
+            // What the refused change tells the user was known by is erased too.
+            if let (Some(at), Some((_, u))) = (at, users.iter().find(|(_, u)| u.id == id)) {
+                erasure::erase_known(conn, &id, at, &erasure::KnownBy::of_user(u))?;
+            }
             store::erase_user(conn, &id)?;
         }
     }

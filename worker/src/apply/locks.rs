@@ -34,9 +34,22 @@ pub fn of_change(change: &Change) -> Vec<String> {
             .map(organization)
             .into_iter()
             .chain(c.user_id().map(user))
+            .chain(address_of(c).map(|i| i.lock_key()))
             .collect(),
         Change::Ignore => Vec::new(),
     }
+}
+
+/// The address an invitation or a waitlist entry is sent to: its writer and the
+/// erasure of a deleted user's addresses take its lock (see `apply::erasure`).
+fn address_of(c: &super::ObjectChange) -> Option<super::erasure::Identifier> {
+    use super::ObjectChange;
+    let email = match c {
+        ObjectChange::Invitation(r) => r.email_address.as_deref(),
+        ObjectChange::WaitlistEntry(r) => r.email_address.as_deref(),
+        _ => None,
+    }?;
+    super::erasure::Identifier::email(email)
 }
 
 /// The keys of every subject of `events`: their changes, and the users their

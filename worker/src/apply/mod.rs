@@ -8,6 +8,7 @@
 
 mod bulk;
 mod credentials;
+pub mod erasure;
 pub mod families;
 mod jsonb;
 mod locks;
@@ -70,6 +71,7 @@ fn record_and_apply(conn: &mut PgConnection, event: &EventToApply) -> Result<Out
         return Ok(Outcome::Duplicate);
     }
     store::drop_payloads_naming_deleted_users(conn, &store::naming_users([event]))?;
+    store::drop_payloads_naming_erased_identifiers(conn, &store::naming_identifiers([event]))?;
     let outcome = apply_change(conn, &event.change, event.subject_user_id.as_deref())?;
     if outcome == Outcome::Stale {
         store::set_outcome(conn, &event.svix_id, outcome)?;
@@ -130,16 +132,25 @@ pub(crate) fn apply_change(
     let outcome = match change {
         Change::Ignore => Outcome::Ignored,
         Change::User(user) => {
-            // The addresses invitations and waitlist entries know the user by, read
-            // before the tombstone clears them.
-            let emails = match user.deleted_at {
-                Some(_) => families::store::emails_of_user(conn, &user.id)?,
-                None => Vec::new(),
+            // What the user is known by, read before the tombstone clears it.
+            let known = match user.deleted_at {
+                Some(_) => erasure::known_by_stored_user(conn, &user.id)?,
+                None => erasure::KnownBy::default(),
             };
             let outcome = store::upsert_user(conn, user)?;
-            if let (Outcome::Applied, Some(at)) = (outcome, user.deleted_at) {
-                store::tombstone_memberships(conn, MembershipsOf::User(&user.id), at)?;
-                families::store::erase_emails(conn, &emails)?;
+            match (outcome, user.deleted_at) {
+                (Outcome::Applied, Some(at)) => {
+                    store::tombstone_memberships(conn, MembershipsOf::User(&user.id), at)?;
+                    erasure::erase_known(conn, &user.id, at, &known)?;
+                }
+                // A create or update refused because the user is deleted still tells
+                // what they were known by.
+                (Outcome::Stale, None) => {
+                    if let Some(at) = store::user_deleted_at(conn, &user.id)? {
+                        erasure::erase_known(conn, &user.id, at, &erasure::KnownBy::of_user(user))?;
+                    }
+                }
+                _ => {}
             }
             outcome
         }
@@ -155,11 +166,24 @@ pub(crate) fn apply_change(
         Change::Object(c) => families::store::apply(conn, c)?,
     };
     if let Some(user_id) = subject_user_id {
-        let erase = match (change, outcome) {
-            (Change::User(u), Outcome::Applied) => u.deleted_at.is_some(),
-            _ => store::user_is_deleted(conn, user_id)?,
+        let erased_at = match (change, outcome) {
+            (Change::User(u), Outcome::Applied) => u.deleted_at,
+            _ => store::user_deleted_at(conn, user_id)?,
         };
-        if erase {
+        if let Some(at) = erased_at {
+            // A membership that arrives after the delete names the user's
+            // identifier: what it tells is erased too.
+            if let Change::Membership(m) = change {
+                let mut known = erasure::KnownBy::default();
+                if let Some(id) = m
+                    .data
+                    .as_ref()
+                    .and_then(|d| d["public_user_data"]["identifier"].as_str())
+                {
+                    known.add_identifier(id);
+                }
+                erasure::erase_known(conn, user_id, at, &known)?;
+            }
             store::erase_user(conn, user_id)?;
         }
     }

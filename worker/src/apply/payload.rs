@@ -40,6 +40,9 @@ pub struct StoredPayload {
     pub json: Vec<u8>,
     /// Clerk user ids found anywhere in it, sorted, without repeats.
     pub user_ids: Vec<String>,
+    /// The digests of the email addresses and phone numbers it names (see
+    /// [`super::erasure::digests_in`]), so that erasure finds it by those too.
+    pub digests: Vec<Vec<u8>>,
 }
 
 /// Event families whose payloads are never stored: email and sms events carry
@@ -86,8 +89,16 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
         );
         return None;
     }
+    let digests = envelope
+        .get("data")
+        .map(super::erasure::digests_in)
+        .unwrap_or_default();
     let json = serde_json::to_vec(&envelope).ok()?;
-    Some(StoredPayload { json, user_ids })
+    Some(StoredPayload {
+        json,
+        user_ids,
+        digests,
+    })
 }
 
 /// Whether `s` looks like a Clerk user id: `user_` and letters or digits.

@@ -27,6 +27,7 @@ fn record_row(e: &EventToApply, outcome: Outcome) -> NewWebhookEvent<'_> {
         attempts: e.attempt,
         payload: e.payload.as_ref().map(|p| RawJson(&p.json)),
         subject_user_ids: e.payload.as_ref().map(|p| p.user_ids.as_slice()),
+        subject_digests: e.payload.as_ref().map(|p| p.digests.as_slice()),
     }
 }
 
@@ -49,6 +50,67 @@ pub fn drop_payloads_naming_deleted_users(
     .bind::<diesel::sql_types::Array<Text>, _>(svix_ids)
     .execute(conn)?;
     Ok(())
+}
+
+/// A stored payload's object was made after `$at` (its `data.created_at`, in ms):
+/// then the addresses it names are new data, not the erased user's.
+const MADE_AFTER: &str = "coalesce(jsonb_typeof(w.payload->'data'->'created_at') = 'number' \
+     AND to_timestamp((w.payload->'data'->>'created_at')::float8 / 1000) > {at}, false)";
+
+/// Clears the stored payloads that name one of `digests` (email addresses and
+/// phone numbers of a user erased at `erased_at`), about objects made before then.
+/// Rows are locked in svix-id order.
+pub fn drop_payloads_naming_digests(
+    conn: &mut PgConnection,
+    digests: &[Vec<u8>],
+    erased_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let made_after = MADE_AFTER.replace("{at}", "$2");
+    sql_query(format!(
+        "UPDATE webhook_events SET payload = NULL \
+         WHERE svix_id IN (SELECT svix_id FROM webhook_events w \
+                           WHERE subject_digests && $1 AND payload IS NOT NULL \
+                             AND NOT {made_after} \
+                           ORDER BY svix_id FOR UPDATE)"
+    ))
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Bytea>, _>(digests)
+    .bind::<Timestamptz, _>(erased_at)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Clears the stored payloads, among the records of `svix_ids`, that name an
+/// address or a phone number of a user erased after the payload's object was made.
+pub fn drop_payloads_naming_erased_identifiers(
+    conn: &mut PgConnection,
+    svix_ids: &[&str],
+) -> QueryResult<()> {
+    if svix_ids.is_empty() {
+        return Ok(());
+    }
+    let made_after = MADE_AFTER.replace("{at}", "e.erased_at");
+    sql_query(format!(
+        "UPDATE webhook_events w SET payload = NULL \
+         WHERE w.svix_id = ANY($1) AND w.payload IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM erased_identifiers e \
+                       WHERE e.digest = ANY(w.subject_digests) AND NOT {made_after})"
+    ))
+    .bind::<diesel::sql_types::Array<Text>, _>(svix_ids)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The svix-ids of `events` whose stored payload names an email address or a phone
+/// number.
+pub fn naming_identifiers<'a>(events: impl IntoIterator<Item = &'a EventToApply>) -> Vec<&'a str> {
+    events
+        .into_iter()
+        .filter(|e| e.payload.as_ref().is_some_and(|p| !p.digests.is_empty()))
+        .map(|e| e.svix_id.as_str())
+        .collect()
 }
 
 /// The svix-ids of `events` whose stored payload names a user.
@@ -374,14 +436,17 @@ pub fn lock_cascade_rows(conn: &mut PgConnection, deletes: &Deletes) -> QueryRes
     Ok(())
 }
 
-/// Whether the user has a tombstone.
-pub fn user_is_deleted(conn: &mut PgConnection, user_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table
-            .filter(users::id.eq(user_id))
-            .filter(users::deleted_at.is_not_null()),
-    ))
-    .get_result::<bool>(conn)
+/// When the user was deleted, if they have a tombstone.
+pub fn user_deleted_at(
+    conn: &mut PgConnection,
+    user_id: &str,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::deleted_at)
+        .first::<Option<DateTime<Utc>>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// Erases a deleted user's personal data outside the `users` row: the user's data in

@@ -67,6 +67,12 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
             if let Some(org) = &row.organization_id {
                 of_deleted_organization(conn, org, &mut row.deleted_at, &mut row.clerk_updated_at)?;
             }
+            without_erased_address(
+                conn,
+                &mut row.email_address,
+                &mut row.data,
+                row.clerk_created_at,
+            )?;
             upsert!(
                 conn,
                 organization_invitations,
@@ -91,7 +97,14 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
             upsert!(conn, permissions, r, [key, name, description, type_])?
         }
         ObjectChange::WaitlistEntry(r) => {
-            upsert!(conn, waitlist_entries, r, [email_address, status])?
+            let mut row = r.clone();
+            without_erased_address(
+                conn,
+                &mut row.email_address,
+                &mut row.data,
+                row.clerk_created_at,
+            )?;
+            upsert!(conn, waitlist_entries, &row, [email_address, status])?
         }
         ObjectChange::Subscription(r) => upsert!(
             conn,
@@ -284,20 +297,67 @@ pub fn emails_of_user(conn: &mut PgConnection, user_id: &str) -> QueryResult<Vec
 }
 
 /// Erases the email addresses of a deleted user from the invitations sent to them
-/// and their waitlist entries (column and `data`). Rows are locked in id order.
-pub fn erase_emails(conn: &mut PgConnection, emails: &[String]) -> QueryResult<()> {
+/// and their waitlist entries made before `erased_at` (column, and any field of
+/// `data` that holds one, nested ones included). Rows are locked in id order.
+pub fn erase_emails(
+    conn: &mut PgConnection,
+    emails: &std::collections::BTreeSet<String>,
+    erased_at: DateTime<Utc>,
+) -> QueryResult<()> {
     if emails.is_empty() {
         return Ok(());
     }
+    let list: Vec<&str> = emails.iter().map(String::as_str).collect();
+    // `lower(email_address)` is indexed; Clerk gives addresses trimmed.
     for table in [Family::Invitation.table(), Family::WaitlistEntry.table()] {
-        sql_query(format!(
-            "UPDATE {table} SET email_address = NULL, data = data - 'email_address', \
-                 synced_at = now() \
-             WHERE id IN (SELECT id FROM {table} WHERE lower(email_address) = ANY($1) \
-                          ORDER BY id FOR UPDATE)"
+        let rows: Vec<IdData> = sql_query(format!(
+            "SELECT id, data FROM {table} WHERE lower(email_address) = ANY($1) \
+               AND coalesce(clerk_created_at, '-infinity') <= $2 \
+             ORDER BY id FOR UPDATE"
         ))
-        .bind::<Array<Text>, _>(emails)
-        .execute(conn)?;
+        .bind::<Array<Text>, _>(&list)
+        .bind::<Timestamptz, _>(erased_at)
+        .load(conn)?;
+        for row in rows {
+            let mut data = row.data;
+            if let Some(d) = data.as_mut() {
+                crate::apply::erasure::scrub_emails(d, emails);
+            }
+            sql_query(format!(
+                "UPDATE {table} SET email_address = NULL, data = $2, synced_at = now() \
+                 WHERE id = $1"
+            ))
+            .bind::<Text, _>(&row.id)
+            .bind::<diesel::sql_types::Nullable<Jsonb>, _>(&data)
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// An invitation or a waitlist entry to an address of a user deleted after it was
+/// made is written without the address (column and `data`): erasure holds whatever
+/// came first. One made after the delete is new data and is written as sent.
+fn without_erased_address(
+    conn: &mut PgConnection,
+    email: &mut Option<String>,
+    data: &mut Option<Value>,
+    created_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    use crate::apply::erasure::{is_erased_identifier, scrub_emails, Identifier};
+    let Some(identifier) = email.as_deref().and_then(Identifier::email) else {
+        return Ok(());
+    };
+    let Some(erased) = is_erased_identifier(conn, &identifier)? else {
+        return Ok(());
+    };
+    if created_at.is_some_and(|at| at > erased.erased_at) {
+        return Ok(());
+    }
+    let emails =
+        std::collections::BTreeSet::from([email.take().unwrap_or_default().trim().to_lowercase()]);
+    if let Some(d) = data.as_mut() {
+        scrub_emails(d, &emails);
     }
     Ok(())
 }
