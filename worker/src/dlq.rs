@@ -2,7 +2,8 @@
 //! and moving chosen ones back to the events exchange.
 //!
 //! Both take messages with `basic.get` without acking. What is not moved is never
-//! acked, and returns to the queue, in its order, when the channel closes.
+//! acked, and returns to the queue, in its order, when the channel closes. Reading
+//! ([`scan`]) declares nothing and holds one message at a time.
 
 use anyhow::Context;
 use lapin::{
@@ -151,42 +152,107 @@ async fn take(
         .await
 }
 
-/// Lists up to `limit` dead letters, oldest first, removing none.
+/// Reads up to `limit` dead letters in queue order, hands each to `visit` with its
+/// properties and body, and removes none; stops early when `visit` returns `false`.
+/// Returns how many were read.
+///
+/// Read-only, for the operator page's GETs as much as for `dlq list`: it declares
+/// nothing (a passive declare of the dead-letter queue only; a queue that does not
+/// exist yet reads as empty), and every message it takes returns to the queue, in
+/// its place, when its channel closes (RabbitMQ marks them redelivered, nothing
+/// else). Memory: one message at a time, whatever the queue holds; `visit` keeps
+/// what it needs.
+pub async fn scan(
+    nodes: &AmqpNodes,
+    topology: &Topology,
+    limit: usize,
+    mut visit: impl FnMut(DeadLetter, &BasicProperties, &[u8]) -> bool,
+) -> anyhow::Result<usize> {
+    let (conn, _) = NodeRotation::new(nodes.clone())
+        .connect("clerk-sync dlq read")
+        .await
+        .context("could not connect to RabbitMQ (check AMQP_URL)")?;
+    let channel = conn.create_channel().await?;
+    let declared = channel
+        .queue_declare(
+            topology.dead_queue().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await;
+    let count = match declared {
+        Ok(q) => q.message_count(),
+        Err(e) => {
+            tracing::debug!(error = %e, queue = %topology.dead_queue(), "no dead-letter queue to read (not declared yet)");
+            let _ = conn.close(200, "done".into()).await;
+            return Ok(0);
+        }
+    };
+    let mut read = 0;
+    let result = async {
+        for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
+            let Some(msg) = take(&channel, topology).await? else {
+                break;
+            };
+            read += 1;
+            let properties = &msg.delivery.properties;
+            if !visit(
+                DeadLetter::from_properties(properties),
+                properties,
+                &msg.delivery.data,
+            ) {
+                break;
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    // Closing returns every message we took, in order.
+    let _ = channel.close(200, "read".into()).await;
+    let _ = conn.close(200, "done".into()).await;
+    result.map(|()| read)
+}
+
+/// Lists up to `limit` dead letters, oldest first, removing none (see [`scan`]).
 pub async fn list(
     nodes: &AmqpNodes,
     topology: &Topology,
     limit: usize,
 ) -> anyhow::Result<Vec<DeadLetter>> {
-    Ok(inspect(nodes, topology, limit)
-        .await?
-        .into_iter()
-        .map(|m| m.letter)
-        .collect())
+    let mut out = Vec::new();
+    scan(nodes, topology, limit, |letter, _, _| {
+        out.push(letter);
+        true
+    })
+    .await?;
+    Ok(out)
 }
 
-/// Like [`list`], with each dead letter's properties and body.
-pub async fn inspect(
+/// The first dead letter with this svix-id among the first `limit`, with its
+/// properties and body (only its own body is kept).
+pub async fn find(
     nodes: &AmqpNodes,
     topology: &Topology,
     limit: usize,
-) -> anyhow::Result<Vec<DeadMessage>> {
-    let (conn, channel, count) = open(nodes, topology).await?;
-    let mut out = Vec::new();
-    for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
-        let Some(msg) = take(&channel, topology).await? else {
-            break;
-        };
-        let properties = msg.delivery.properties.clone();
-        out.push(DeadMessage {
-            letter: DeadLetter::from_properties(&properties),
-            properties,
-            body: msg.delivery.data.clone(),
+    svix_id: &str,
+) -> anyhow::Result<Option<DeadMessage>> {
+    let mut found = None;
+    scan(nodes, topology, limit, |letter, properties, body| {
+        if letter.svix_id.as_deref() != Some(svix_id) {
+            return true;
+        }
+        found = Some(DeadMessage {
+            letter,
+            properties: properties.clone(),
+            body: body.to_vec(),
         });
-    }
-    // Closing returns every message we took, in order.
-    let _ = channel.close(200, "listed".into()).await;
-    let _ = conn.close(200, "done".into()).await;
-    Ok(out)
+        false
+    })
+    .await?;
+    Ok(found)
 }
 
 /// Moves the dead letters that match `filter` back to the events exchange, each with

@@ -21,8 +21,13 @@ use shared::{
 
 use crate::dlq::{self, DeadLetter, Filter};
 
-/// Dead letters read at most to list or search them.
+/// Dead letters read at most to list or search them. They are read one at a time
+/// and only their headers are kept (a page of them), so a view's memory does not grow
+/// with the queue: see [`dlq::scan`].
 pub const SCAN_LIMIT: usize = 10_000;
+
+/// Dead letters on one page of the list.
+pub const LETTERS_PER_PAGE: usize = 100;
 /// Events on one page.
 pub const PER_PAGE: i64 = 50;
 
@@ -115,6 +120,9 @@ pub struct DeadLetterQuery {
     pub event_type: Option<String>,
     pub reason: Option<String>,
     pub svix_id: Option<String>,
+    /// The page of the matching dead letters (1 = the oldest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
 }
 
 impl DeadLetterQuery {
@@ -123,7 +131,12 @@ impl DeadLetterQuery {
             event_type: non_empty(self.event_type),
             reason: non_empty(self.reason),
             svix_id: non_empty(self.svix_id),
+            page: Some(self.page.unwrap_or(1).max(1)),
         }
+    }
+
+    pub fn page(&self) -> usize {
+        self.page.unwrap_or(1).max(1)
     }
 
     pub fn filter(&self) -> Filter {
@@ -146,7 +159,18 @@ pub struct DeadLetterList {
     pub scanned: usize,
     /// Whether the queue holds more than were read.
     pub truncated: bool,
+    /// How many of those read match the filter.
+    pub matched: usize,
+    /// This page of them, oldest first.
     pub matching: Vec<DeadLetter>,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl DeadLetterList {
+    pub fn has_next(&self) -> bool {
+        self.page * self.per_page < self.matched
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -224,10 +248,21 @@ impl Sources {
         let (outcomes, queues) = tokio::join!(outcomes, self.queue_depths());
         // Only after the depths: reading the dead letters holds them, unacked, and a
         // held message is not counted as in the queue.
-        let mut last_errors = dlq::list(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
-        // RFC 3339 in UTC sorts as text.
-        last_errors.sort_by(|a, b| b.dead_at.cmp(&a.dead_at));
-        last_errors.truncate(5);
+        // The five most recent, kept while the queue is read one letter at a time.
+        let mut last_errors: Vec<DeadLetter> = Vec::with_capacity(6);
+        dlq::scan(
+            &self.amqp_nodes,
+            &self.topology,
+            SCAN_LIMIT,
+            |letter, _, _| {
+                last_errors.push(letter);
+                // RFC 3339 in UTC sorts as text.
+                last_errors.sort_by(|a, b| b.dead_at.cmp(&a.dead_at));
+                last_errors.truncate(5);
+                true
+            },
+        )
+        .await?;
         Ok(Overview {
             queues,
             outcomes: outcomes?,
@@ -331,22 +366,39 @@ impl Sources {
     }
 
     pub async fn dead_letters(&self, q: &DeadLetterQuery) -> anyhow::Result<DeadLetterList> {
-        let all = dlq::list(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
-        let scanned = all.len();
         let filter = q.filter();
+        let page = q.page();
+        let skip = (page - 1) * LETTERS_PER_PAGE;
+        let mut matched = 0;
+        let mut matching = Vec::new();
+        let scanned = dlq::scan(
+            &self.amqp_nodes,
+            &self.topology,
+            SCAN_LIMIT,
+            |letter, _, _| {
+                if filter.matches(&letter) {
+                    if matched >= skip && matching.len() < LETTERS_PER_PAGE {
+                        matching.push(letter);
+                    }
+                    matched += 1;
+                }
+                true
+            },
+        )
+        .await?;
         Ok(DeadLetterList {
             scanned,
             truncated: scanned >= SCAN_LIMIT,
-            matching: all.into_iter().filter(|d| filter.matches(d)).collect(),
+            matched,
+            matching,
+            page,
+            per_page: LETTERS_PER_PAGE,
         })
     }
 
     /// The dead letter with this svix-id, if it is in the queue.
     pub async fn dead_letter(&self, svix_id: &str) -> anyhow::Result<Option<DeadLetterDetail>> {
-        let all = dlq::inspect(&self.amqp_nodes, &self.topology, SCAN_LIMIT).await?;
-        let Some(m) = all
-            .into_iter()
-            .find(|m| m.letter.svix_id.as_deref() == Some(svix_id))
+        let Some(m) = dlq::find(&self.amqp_nodes, &self.topology, SCAN_LIMIT, svix_id).await?
         else {
             return Ok(None);
         };

@@ -225,6 +225,7 @@ pub async fn replay(
             event_type: form.get("type").map(str::to_owned),
             reason: form.get("reason").map(str::to_owned),
             svix_id: form.get("svix_id").map(str::to_owned),
+            page: None,
         }
         .normalized(),
         dry_run: form.get("confirm") != Some("yes"),

@@ -278,7 +278,19 @@ fn filter_fields(q: &DeadLetterQuery) -> Markup {
 }
 
 pub fn dead_letters(csrf: &str, q: &DeadLetterQuery, list: &DeadLetterList) -> Markup {
-    let n = list.matching.len();
+    let n = list.matched;
+    let page_link = |page: usize| {
+        let page = page.to_string();
+        format!(
+            "/admin/dead-letters?{}",
+            query(&[
+                ("type", q.event_type.as_deref()),
+                ("reason", q.reason.as_deref()),
+                ("svix_id", q.svix_id.as_deref()),
+                ("page", Some(page.as_str())),
+            ])
+        )
+    };
     page(
         "Dead letters",
         Nav::DeadLetters,
@@ -296,6 +308,13 @@ pub fn dead_letters(csrf: &str, q: &DeadLetterQuery, list: &DeadLetterList) -> M
                 input type="hidden" name="csrf" value=(csrf);
                 (filter_fields(q))
                 (letters_table(&list.matching, Some(())))
+                @if list.page > 1 || list.has_next() {
+                    p class="pager" {
+                        "Page " (list.page) " (" (list.per_page) " a page, oldest first). "
+                        @if list.page > 1 { a id="prev-page" href=(page_link(list.page - 1)) { "Previous page" } " " }
+                        @if list.has_next() { a id="next-page" href=(page_link(list.page + 1)) { "Next page" } }
+                    }
+                }
                 div class="actions" {
                     button type="submit" name="scope" value="selected" id="replay-selected" { "Replay the selected…" }
                     button type="submit" name="scope" value="matching" id="replay-matching" disabled[n == 0] {
@@ -420,12 +439,16 @@ mod tests {
         let list = DeadLetterList {
             scanned: 1,
             truncated: false,
+            matched: 1,
             matching: vec![letter()],
+            page: 1,
+            per_page: 100,
         };
         let q = DeadLetterQuery {
             event_type: Some(XSS.to_owned()),
             reason: Some("\"><script>".to_owned()),
             svix_id: None,
+            page: None,
         };
         let detail = DeadLetterDetail {
             letter: letter(),
