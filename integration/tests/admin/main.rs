@@ -648,6 +648,29 @@ async fn a_view_declares_nothing() {
     })
     .await;
     let (_worker, base) = admin_worker(&app).await;
+    // Once the worker consumes, it has declared its topology (it does so on
+    // connecting, not on a GET).
+    let events = app.broker.topology.events_queue();
+    wait_for("the worker consuming", Duration::from_secs(30), || {
+        let broker = &app.broker;
+        let events = events.clone();
+        async move {
+            let ch = broker.channel().await;
+            let q = ch
+                .queue_declare(
+                    events.as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                )
+                .await
+                .ok()?;
+            (q.consumer_count() > 0).then_some(())
+        }
+    })
+    .await;
     // An operator removed the dead-letter queue (or it was never declared).
     let ch = app.broker.channel().await;
     let dead = app.broker.topology.dead_queue();

@@ -85,8 +85,11 @@ async fn stored_payloads_lose_event_attributes_and_codes_are_never_stored() {
     }
 }
 
-/// Events of every family that can name `user`, each in a different place.
+/// Events of every family that can name `user`, each in a different place. The
+/// addresses are the user's own: erasure also drops a payload that names a deleted
+/// user's address, whoever else it is about.
 fn events_naming(user: &str, at: i64) -> Vec<Value> {
+    let email = format!("{}@example.org", user.to_lowercase());
     let mut org = event("organization.created", &format!("org_{}", unique()), at);
     org["data"]["created_by"] = user.into();
     let mut member = event(
@@ -95,10 +98,11 @@ fn events_naming(user: &str, at: i64) -> Vec<Value> {
         at,
     );
     member["data"]["public_user_data"]["user_id"] = user.into();
+    member["data"]["public_user_data"]["identifier"] = email.clone().into();
     let invitation = json!({
         "type": "organizationInvitation.accepted", "object": "event", "timestamp": at,
         "data": {"object": "organization_invitation", "id": format!("orginv_{}", unique()),
-                 "email_address": "john.doe@example.org", "organization_id": "org_x",
+                 "email_address": email, "organization_id": "org_x",
                  "role": "org:member", "status": "accepted",
                  "public_inviter_data": {"user_id": user, "first_name": "John"},
                  "created_at": at, "updated_at": at},
@@ -107,12 +111,23 @@ fn events_naming(user: &str, at: i64) -> Vec<Value> {
         "type": "subscription.created", "object": "event", "timestamp": at,
         "data": {"object": "commerce_subscription", "id": format!("csub_{}", unique()),
                  "status": "active",
-                 "payer": {"user_id": user, "email": "john.doe@example.org",
+                 "payer": {"user_id": user, "email": email,
                            "first_name": "John", "last_name": "Doe"},
                  "created_at": at, "updated_at": at},
     });
     let update = event("user.updated", user, at);
-    vec![org, member, invitation, subscription, update]
+    // The examples' own addresses become this user's.
+    let work = format!("{}.work@example.org", user.to_lowercase());
+    [org, member, invitation, subscription, update]
+        .into_iter()
+        .map(|e| {
+            let text = e
+                .to_string()
+                .replace("john.doe@example.org", &email)
+                .replace("john.work@example.org", &work);
+            serde_json::from_str(&text).expect("still JSON")
+        })
+        .collect()
 }
 
 #[tokio::test]

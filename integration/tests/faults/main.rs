@@ -996,3 +996,68 @@ async fn a_cluster_node_that_leads_the_events_queue_goes_and_no_accepted_event_i
     assert_eq!(members, [services::main_node()], "one node again");
     assert_eq!(running, members, "and it runs");
 }
+
+/// A backlog of events that each name as many users as a stored payload may, taken
+/// as one batch: together they take more advisory locks than Postgres's lock table
+/// holds (53200). The batch is applied again event by event: every event applies
+/// once, uncharged, with its payload.
+///
+/// Here, not among the e2e tests: it fills the lock table of the Postgres every test
+/// shares, so a test beside it could not even connect ("out of shared memory"). For
+/// the same reason it waits by counting rows on connections that may be refused
+/// while the batch holds its locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_exhausts_the_lock_table_is_applied_event_by_event() {
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        store_payloads: true,
+        batch_size: 200,
+        ..Options::default()
+    })
+    .await;
+    // 200 × 100 locks: 10,000 fit in the local lock table, 20,000 do not.
+    let mut posted = Vec::new();
+    for n in 0..200 {
+        let friends: Vec<String> = (0..99).map(|f| format!("user_f{n}x{f}")).collect();
+        let mut e = event("user.updated", &format!("user_crowd_{n}"), T0);
+        e["data"]["unsafe_metadata"] = serde_json::json!({ "friends": friends });
+        posted.push(app.post(&e).await);
+    }
+    app.start_worker().await;
+    let url = app.db.url.clone();
+    wait_for("200 events recorded", Duration::from_secs(120), || {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                use diesel::{Connection, RunQueryDsl};
+                let mut conn = diesel::PgConnection::establish(&url).ok()?;
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query("SELECT count(*) AS n FROM webhook_events")
+                    .load(&mut conn)
+                    .ok()?;
+                (rows.first()?.n == 200).then_some(())
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+    })
+    .await;
+    for id in &posted {
+        assert_eq!(app.db.outcome(id).await.as_deref(), Some("applied"), "{id}");
+    }
+    let events = app.db.events().await;
+    assert_eq!(events.len(), 200);
+    assert!(events
+        .iter()
+        .all(|e| e.attempts == 1 && e.payload.is_some()));
+    assert_eq!(
+        app.broker.count(&app.broker.topology.dead_queue()).await,
+        0,
+        "nothing dead-lettered"
+    );
+}
