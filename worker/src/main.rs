@@ -113,6 +113,14 @@ enum DlqCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Drop the dead letters and retry messages that are deleted users' own events,
+    /// and rewrite the others that carry a deleted user's data without it. Needs
+    /// DATABASE_URL (to know who is erased).
+    PurgeErased {
+        /// Count what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[tokio::main]
@@ -245,6 +253,31 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     } else {
                         print_table(&letters);
                         println!("{} dead letter(s) shown", letters.len());
+                    }
+                }
+                DlqCommand::PurgeErased { dry_run } => {
+                    let pool = shared::db::pool(&worker::settings::database_url()?, 1)?;
+                    let delays = worker::settings::retry_delays()?;
+                    let purged =
+                        dlq::purge::purge_erased(&pool, &amqp.nodes, &topology, &delays, dry_run)
+                            .await?;
+                    for p in &purged {
+                        let (q, n, d, r) = (&p.queue, p.read, p.dropped, p.rewritten);
+                        if dry_run {
+                            println!("{q}: read {n}, would drop {d}, would rewrite {r}");
+                        } else {
+                            println!("{q}: read {n}, dropped {d}, rewrote {r}");
+                        }
+                    }
+                    let (dropped, rewritten) = purged
+                        .iter()
+                        .fold((0, 0), |(d, r), p| (d + p.dropped, r + p.rewritten));
+                    if dry_run {
+                        println!("would drop {dropped} and rewrite {rewritten} message(s) of erased users (dry run: nothing changed)");
+                    } else {
+                        println!(
+                            "dropped {dropped} and rewrote {rewritten} message(s) of erased users"
+                        );
                     }
                 }
                 DlqCommand::Replay {

@@ -55,16 +55,20 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// `RETRY_DELAYS`: the delays of the retry queues, in order.
+pub fn retry_delays() -> Result<Vec<Duration>, ConfigError> {
+    let delays = config::string("RETRY_DELAYS", "1s,5s,30s,2m,10m")?;
+    config::parse_durations(&delays)
+        .map_err(|e| ConfigError::new("RETRY_DELAYS", format!("= {delays:?} is invalid: {e}")))
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let max_attempts = config::parsed("MAX_ATTEMPTS", 5u32)?;
         if max_attempts == 0 {
             return Err(ConfigError::new("MAX_ATTEMPTS", "must be at least 1"));
         }
-        let delays = config::string("RETRY_DELAYS", "1s,5s,30s,2m,10m")?;
-        let retry_delays = config::parse_durations(&delays).map_err(|e| {
-            ConfigError::new("RETRY_DELAYS", format!("= {delays:?} is invalid: {e}"))
-        })?;
+        let retry_delays = retry_delays()?;
         let batch_size = config::parsed("WORKER_BATCH_SIZE", 200usize)?;
         if !(1..=1000).contains(&batch_size) {
             // Multi-row statements carry ~12 parameters a row; Postgres takes 65535.

@@ -6,6 +6,7 @@
 //! test runs.
 
 mod browser;
+mod erased;
 
 use std::time::Duration;
 

@@ -19,7 +19,13 @@ use shared::{
     amqp::NodeRotation, config::AmqpNodes, db::PgPool, schema::webhook_events, topology::Topology,
 };
 
-use crate::dlq::{self, DeadLetter, Filter};
+use shared::headers::{self, get_str};
+
+use crate::dlq::{
+    self,
+    erased::{self, Mentions, Verdict},
+    DeadLetter, Filter,
+};
 
 /// Dead letters read at most to list or search them. They are read one at a time
 /// and only their headers are kept (a page of them), so a view's memory does not grow
@@ -182,6 +188,9 @@ pub struct DeadLetterDetail {
     /// The body: pretty-printed when it is JSON, else as text.
     pub payload: String,
     pub payload_is_json: bool,
+    /// Why some of it is not shown: it holds a deleted user's data (see
+    /// `dlq::erased`). The reason and headers are masked too.
+    pub masked: Option<String>,
 }
 
 /// What to replay: the listed ids, or (with none) all that match the filters.
@@ -234,6 +243,28 @@ impl Sources {
         .context("database task failed")?
     }
 
+    /// Masks, in the reasons of `letters`, the addresses and phone numbers of
+    /// deleted users (a trigger's message may quote a value).
+    async fn mask_reasons(&self, letters: &mut [DeadLetter]) -> anyhow::Result<()> {
+        let mentions: Vec<Mentions> = letters
+            .iter()
+            .map(|l| Mentions::of_text(&l.reason))
+            .collect();
+        if mentions.iter().all(|m| m.digests.is_empty()) {
+            return Ok(());
+        }
+        let found = self
+            .with_conn(move |conn| erased::lookup(conn, &mentions))
+            .await
+            .context("could not tell whether dead letters name deleted users")?;
+        for l in letters {
+            if let std::borrow::Cow::Owned(masked) = erased::mask_text(&l.reason, &found, None) {
+                l.reason = masked;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn overview(&self) -> anyhow::Result<Overview> {
         let outcomes = self.with_conn(|conn| {
             sql_query(
@@ -263,6 +294,7 @@ impl Sources {
             },
         )
         .await?;
+        self.mask_reasons(&mut last_errors).await?;
         Ok(Overview {
             queues,
             outcomes: outcomes?,
@@ -386,6 +418,7 @@ impl Sources {
             },
         )
         .await?;
+        self.mask_reasons(&mut matching).await?;
         Ok(DeadLetterList {
             scanned,
             truncated: scanned >= SCAN_LIMIT,
@@ -402,7 +435,7 @@ impl Sources {
         else {
             return Ok(None);
         };
-        let headers = m
+        let mut header_map: BTreeMap<String, serde_json::Value> = m
             .properties
             .headers()
             .as_ref()
@@ -413,24 +446,64 @@ impl Sources {
                     .collect()
             })
             .unwrap_or_default();
-        let (payload, payload_is_json) = match serde_json::from_slice::<serde_json::Value>(&m.body)
-        {
-            Ok(v) => (
-                serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
-                true,
+        let mut letter = m.letter;
+        let reason = get_str(m.properties.headers().as_ref(), headers::ERROR);
+        let mentions = Mentions::of_message(&letter.event_type, &m.body, reason.as_deref());
+        let lookup = mentions.clone();
+        let found = self
+            .with_conn(move |conn| erased::lookup(conn, [&lookup]))
+            .await
+            .context("could not tell whether the letter is about a deleted user")?;
+        let (body, masked) = match erased::judge(&m.body, reason.as_deref(), &mentions, &found) {
+            Verdict::Keep => (Some(m.body), None),
+            Verdict::Drop { user_id } => (
+                None,
+                Some(format!(
+                    "Not shown: this is an event of {}, whose data is erased. \
+                     `worker dlq purge-erased` removes it from the queue.",
+                    user_id.map_or_else(
+                        || "a deleted user".to_owned(),
+                        |u| format!("the deleted user {u}")
+                    )
+                )),
             ),
-            Err(_) => (String::from_utf8_lossy(&m.body).into_owned(), false),
+            Verdict::Scrub { body, .. } => (
+                Some(body),
+                Some(
+                    "A deleted user's data is masked in this letter (their names and \
+                     addresses). `worker dlq purge-erased` rewrites it so in the queue."
+                        .to_owned(),
+                ),
+            ),
+        };
+        if masked.is_some() {
+            letter.reason =
+                erased::mask_text(&letter.reason, &found, mentions.made_at).into_owned();
+            if let Some(serde_json::Value::String(r)) = header_map.get_mut(headers::ERROR) {
+                *r = erased::mask_text(r.as_str(), &found, mentions.made_at).into_owned();
+            }
+        }
+        let (payload, payload_is_json) = match &body {
+            None => (String::new(), false),
+            Some(body) => match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(v) => (
+                    serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
+                    true,
+                ),
+                Err(_) => (String::from_utf8_lossy(body).into_owned(), false),
+            },
         };
         Ok(Some(DeadLetterDetail {
-            letter: m.letter,
+            letter,
             content_type: m
                 .properties
                 .content_type()
                 .as_ref()
                 .map(|c| c.as_str().to_owned()),
-            headers,
+            headers: header_map,
             payload,
             payload_is_json,
+            masked,
         }))
     }
 

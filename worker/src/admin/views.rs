@@ -354,8 +354,13 @@ pub fn dead_letter(csrf: &str, d: &DeadLetterDetail) -> Markup {
                     div class="actions" { button class="primary" type="submit" id="replay-one" { "Replay this one…" } }
                 }
             }
-            h2 { "Payload" @if !d.payload_is_json { " (not JSON)" } }
-            pre id="payload" { (d.payload) }
+            h2 { "Payload" @if !d.payload_is_json && d.masked.is_none() { " (not JSON)" } }
+            @if let Some(note) = &d.masked {
+                p class="note" id="masked" { (note) }
+            }
+            @if !d.payload.is_empty() || d.masked.is_none() {
+                pre id="payload" { (d.payload) }
+            }
             h2 { "Headers" }
             div class="scroll" {
                 table id="headers" {
@@ -456,6 +461,7 @@ mod tests {
             headers: [(XSS.to_owned(), serde_json::json!(XSS))].into(),
             payload: XSS.to_owned(),
             payload_is_json: false,
+            masked: Some(XSS.to_owned()),
         };
         for html in [
             dead_letters("csrf", &q, &list).into_string(),

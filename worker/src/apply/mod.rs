@@ -12,7 +12,7 @@ pub mod erasure;
 pub mod families;
 mod jsonb;
 mod locks;
-mod payload;
+pub(crate) mod payload;
 mod prepare;
 mod store;
 

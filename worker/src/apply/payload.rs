@@ -102,9 +102,18 @@ pub fn stored(policy: Payloads, event_type: &str, body: &[u8]) -> Option<StoredP
 }
 
 /// Whether `s` looks like a Clerk user id: `user_` and letters or digits.
-fn is_user_id(s: &str) -> bool {
+pub(crate) fn is_user_id(s: &str) -> bool {
     s.strip_prefix("user_")
         .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Every Clerk user id in `value`, at any depth, sorted, without repeats.
+pub(crate) fn user_ids_in(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_user_ids(value, &mut out);
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn collect_user_ids(value: &Value, out: &mut Vec<String>) {

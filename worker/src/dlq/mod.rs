@@ -5,6 +5,9 @@
 //! acked, and returns to the queue, in its order, when the channel closes. Reading
 //! ([`scan`]) declares nothing and holds one message at a time.
 
+pub mod erased;
+pub mod purge;
+
 use anyhow::Context;
 use lapin::{
     options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions},
