@@ -533,3 +533,55 @@ async fn a_role_that_may_not_create_the_schema_is_told_what_to_run() {
     drop(db);
     drop(roles);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_pgbouncer_in_session_mode_the_worker_migrates_and_applies() {
+    use integration::pgbouncer::{PgBouncer, PoolMode};
+    let bouncer = PgBouncer::start(PoolMode::Session);
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    app.options.worker_database_url = Some(bouncer.url(app.db.name()));
+    app.start_worker().await;
+    let svix = app
+        .post(&integration::webhooks::user_event(
+            "user.created",
+            "user_bouncer1",
+            T0,
+            "Pooled",
+        ))
+        .await;
+    assert_eq!(app.wait_recorded(&svix).await, "applied");
+    let user = app.db.user("user_bouncer1").await.expect("the user row");
+    assert_eq!(user.first_name.as_deref(), Some("Pooled"));
+    app.stop_all().await;
+    drop(bouncer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_pgbouncer_in_transaction_mode_the_worker_refuses_with_one_line() {
+    use integration::pgbouncer::{PgBouncer, PoolMode};
+    let bouncer = PgBouncer::start(PoolMode::Transaction);
+    let db = TestDb::new().await;
+    let url = bouncer.url(db.name());
+    for args in [&["migrate"][..], &["run"]] {
+        let run = worker(
+            &url,
+            args,
+            &[("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")],
+        );
+        let (ok, out) = tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .unwrap_or_else(|_| panic!("worker {args:?} exits instead of running on"));
+        assert!(!ok, "{args:?}: {out}");
+        let errors: Vec<&str> = out.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: one line: {out}");
+        assert!(
+            errors[0].contains("goes through a connection pooler in transaction mode"),
+            "{args:?}: {out}"
+        );
+    }
+    drop(bouncer);
+}
