@@ -43,6 +43,22 @@ impl WebhookError {
     }
 }
 
+impl WebhookError {
+    /// The reason label of a refusal (a 4xx), for the rejected log; `None` for a 503.
+    pub fn refusal(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Verify(VerifyError::BadHeaders(_)) => "bad_headers",
+            Self::Verify(VerifyError::NotUtf8) => "not_utf8",
+            Self::Verify(VerifyError::Rejected(why)) if why.contains("timestamp") => {
+                "stale_timestamp"
+            }
+            Self::Verify(VerifyError::Rejected(_)) => "bad_signature",
+            Self::NotAnEvent(_) => "not_an_event",
+            Self::Unavailable(_) => return None,
+        })
+    }
+}
+
 impl ResponseError for WebhookError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -54,6 +70,10 @@ impl ResponseError for WebhookError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut res = HttpResponse::build(self.status_code());
+        if let Some(reason) = self.refusal() {
+            res.extensions_mut()
+                .insert(crate::rejected::Refusal { reason });
+        }
         if let Self::Unavailable(_) = self {
             res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }

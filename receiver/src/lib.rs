@@ -5,6 +5,7 @@ pub(crate) mod encoding;
 pub(crate) mod errors;
 pub mod metrics;
 pub mod publisher;
+pub mod rejected;
 pub(crate) mod routes;
 pub mod send;
 pub mod settings;

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub broker_connected: IntGauge,
     /// Events per batch published (see `publisher::lanes`).
     pub batch_size: Histogram,
+    /// Refused requests (400, 401, 413, 415) by reason (see `rejected`).
+    pub rejected: IntCounterVec,
+    /// Records of refused requests not logged (channel full, broker away).
+    pub rejected_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -57,6 +61,19 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
         )
         .expect("valid metric");
+        let rejected = IntCounterVec::new(
+            Opts::new(
+                "clerk_sync_receiver_rejected_total",
+                "Requests the webhook endpoint refused (400, 401, 413, 415), by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let rejected_dropped = IntCounter::new(
+            "clerk_sync_receiver_rejected_dropped_total",
+            "Records of refused requests not written to the rejected queue (full, or the broker away).",
+        )
+        .expect("valid metric");
         shared::metrics::register(
             &registry,
             vec![
@@ -65,6 +82,8 @@ impl Metrics {
                 Box::new(in_flight.clone()),
                 Box::new(broker_connected.clone()),
                 Box::new(batch_size.clone()),
+                Box::new(rejected.clone()),
+                Box::new(rejected_dropped.clone()),
             ],
         );
         let accepted = requests.with_label_values(&["accepted"]);
@@ -76,6 +95,8 @@ impl Metrics {
             in_flight,
             broker_connected,
             batch_size,
+            rejected,
+            rejected_dropped,
         }
     }
 

@@ -19,6 +19,7 @@ use crate::{
     errors::{json_error, json_error_bodies},
     metrics::Metrics,
     publisher::{self, Publisher},
+    rejected::{self, RejectionLog},
     routes,
     settings::Settings,
 };
@@ -54,7 +55,20 @@ impl Application {
             metrics.clone(),
             stop.clone(),
         );
-        let server = server(listener, workers, &settings, publisher.clone(), metrics)?;
+        let rejected = RejectionLog::start(
+            settings.amqp.nodes.clone(),
+            Topology::new(settings.amqp.prefix.clone()),
+            metrics.clone(),
+            stop.clone(),
+        );
+        let server = server(
+            listener,
+            workers,
+            &settings,
+            publisher.clone(),
+            rejected,
+            metrics,
+        )?;
         Ok(Self {
             port,
             server,
@@ -131,8 +145,10 @@ fn server(
     workers: usize,
     settings: &Settings,
     publisher: Publisher,
+    rejected: RejectionLog,
     metrics: Metrics,
 ) -> anyhow::Result<Server> {
+    let rejected = web::Data::new(rejected);
     let secrets = web::Data::new(settings.secrets.clone());
     let publisher = web::Data::new(publisher);
     let metrics = web::Data::new(metrics);
@@ -144,9 +160,11 @@ fn server(
             .app_data(secrets.clone())
             .app_data(publisher.clone())
             .app_data(metrics.clone())
+            .app_data(rejected.clone())
             .service(
                 web::resource(WEBHOOK_PATH)
                     .wrap(from_fn(encoding::refuse_encoded_bodies))
+                    .wrap(from_fn(rejected::record_refusals))
                     .route(web::post().to(routes::webhook::receive))
                     .default_service(web::to(method_not_allowed)),
             )

@@ -26,6 +26,9 @@ use lapin::{
 /// `WORKER_PREFETCH`), so the limit leaves room for many of those.
 pub const DELIVERY_LIMIT: i64 = 50;
 
+/// Records of refused requests the `{prefix}.rejected` queue keeps at most.
+pub const REJECTED_MAX_LENGTH: i64 = 10_000;
+
 /// The names of one deployment's exchanges and queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
@@ -52,6 +55,38 @@ impl Topology {
     /// The dead-letter queue.
     pub fn dead_queue(&self) -> String {
         format!("{}.events.dead", self.prefix)
+    }
+
+    /// The log of requests the receiver refused (400, 401, 413, 415): a bounded queue
+    /// of small JSON records, the oldest dropped first (see [`REJECTED_MAX_LENGTH`]).
+    pub fn rejected_queue(&self) -> String {
+        format!("{}.rejected", self.prefix)
+    }
+
+    /// Declares [`Topology::rejected_queue`]: durable, at most
+    /// [`REJECTED_MAX_LENGTH`] records, the oldest dropped when full. Idempotent (the
+    /// receivers declare it with the same arguments).
+    pub async fn declare_rejected(&self, channel: &Channel) -> lapin::Result<()> {
+        let mut args = FieldTable::default();
+        args.insert(
+            ShortString::from("x-max-length"),
+            AMQPValue::LongLongInt(REJECTED_MAX_LENGTH),
+        );
+        args.insert(
+            ShortString::from("x-overflow"),
+            AMQPValue::LongString(LongString::from("drop-head")),
+        );
+        channel
+            .queue_declare(
+                self.rejected_queue().as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                args,
+            )
+            .await?;
+        Ok(())
     }
 
     /// The retry queue that holds messages for `delay`.
@@ -160,6 +195,7 @@ impl Topology {
         let mut names: Vec<String> = delays.iter().map(|d| self.retry_queue(*d)).collect();
         names.push(self.events_queue());
         names.push(self.dead_queue());
+        names.push(self.rejected_queue());
         names
     }
 }
@@ -221,7 +257,8 @@ mod tests {
                 "acme.events.retry.1000ms",
                 "acme.events.retry.30000ms",
                 "acme.events",
-                "acme.events.dead"
+                "acme.events.dead",
+                "acme.rejected"
             ]
         );
     }

@@ -244,6 +244,7 @@ fn admin_state(settings: &Settings, pool: &db::PgPool) -> Option<AdminState> {
         ));
     }
     queues.push(("dead letters".to_owned(), topology.dead_queue()));
+    queues.push(("refused requests".to_owned(), topology.rejected_queue()));
     info!("operator page on /admin (ADMIN_TOKEN is set)");
     Some(AdminState::new(
         token,

@@ -7,6 +7,7 @@
 
 mod browser;
 mod erased;
+mod refused;
 
 use std::time::Duration;
 

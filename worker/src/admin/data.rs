@@ -193,6 +193,98 @@ pub struct DeadLetterDetail {
     pub masked: Option<String>,
 }
 
+/// One request the receiver refused, as it logged it (`receiver::rejected`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct RefusedRequest {
+    pub at: String,
+    pub status: u16,
+    pub reason: String,
+    pub svix_id: Option<String>,
+    pub source: Option<String>,
+    pub forwarded_for: Option<String>,
+    pub user_agent: Option<String>,
+    pub body_bytes: Option<u64>,
+    #[serde(default)]
+    pub header_names: Vec<String>,
+}
+
+/// Filters of the refused requests. Empty strings are no filter.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RefusedQuery {
+    /// The reason label (`bad_signature`, …), exactly.
+    pub reason: Option<String>,
+    /// The HTTP status, exactly.
+    pub status: Option<String>,
+    /// Text the source address or `X-Forwarded-For` contains.
+    pub source: Option<String>,
+    /// Text the svix-id contains.
+    pub svix_id: Option<String>,
+    /// The page (1 = the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
+}
+
+impl RefusedQuery {
+    pub fn normalized(self) -> Self {
+        Self {
+            reason: non_empty(self.reason),
+            status: non_empty(self.status),
+            source: non_empty(self.source),
+            svix_id: non_empty(self.svix_id),
+            page: Some(self.page.unwrap_or(1).max(1)),
+        }
+    }
+
+    pub fn page(&self) -> usize {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    pub fn matches(&self, r: &RefusedRequest) -> bool {
+        self.reason.as_ref().is_none_or(|x| *x == r.reason)
+            && self
+                .status
+                .as_ref()
+                .is_none_or(|x| *x == r.status.to_string())
+            && self.source.as_ref().is_none_or(|x| {
+                r.source.as_ref().is_some_and(|s| s.contains(x.as_str()))
+                    || r.forwarded_for
+                        .as_ref()
+                        .is_some_and(|s| s.contains(x.as_str()))
+            })
+            && self
+                .svix_id
+                .as_ref()
+                .is_none_or(|x| r.svix_id.as_ref().is_some_and(|s| s.contains(x.as_str())))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reason.is_none()
+            && self.status.is_none()
+            && self.source.is_none()
+            && self.svix_id.is_none()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefusedList {
+    /// Records read from the queue (it keeps the newest 10,000).
+    pub scanned: usize,
+    /// How many match the filter.
+    pub matched: usize,
+    /// This page of them, newest first.
+    pub matching: Vec<RefusedRequest>,
+    /// Matches per reason label (of those read), for the summary.
+    pub by_reason: BTreeMap<String, usize>,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl RefusedList {
+    pub fn has_next(&self) -> bool {
+        self.page * self.per_page < self.matched
+    }
+}
+
 /// What to replay: the listed ids, or (with none) all that match the filters.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ReplayRequest {
@@ -425,6 +517,53 @@ impl Sources {
             matched,
             matching,
             page,
+            per_page: LETTERS_PER_PAGE,
+        })
+    }
+
+    /// The requests the receiver refused, newest first, a page of them. The queue
+    /// is read one record at a time, and only the newest `page × per_page` matches
+    /// are kept.
+    pub async fn refused(&self, q: &RefusedQuery) -> anyhow::Result<RefusedList> {
+        let keep = q.page() * LETTERS_PER_PAGE;
+        let mut newest: std::collections::VecDeque<RefusedRequest> =
+            std::collections::VecDeque::with_capacity(keep.min(1024));
+        let mut matched = 0;
+        let mut by_reason = BTreeMap::new();
+        let scanned = dlq::scan_queue(
+            &self.amqp_nodes,
+            &self.topology.rejected_queue(),
+            shared::topology::REJECTED_MAX_LENGTH as usize,
+            |_, body| {
+                let Ok(r) = serde_json::from_slice::<RefusedRequest>(body) else {
+                    return true;
+                };
+                if q.matches(&r) {
+                    matched += 1;
+                    *by_reason.entry(r.reason.clone()).or_insert(0) += 1;
+                    if newest.len() == keep {
+                        newest.pop_front();
+                    }
+                    newest.push_back(r);
+                }
+                true
+            },
+        )
+        .await?;
+        // The queue is oldest first: the newest `keep` are at the back.
+        let skip = (q.page() - 1) * LETTERS_PER_PAGE;
+        let matching: Vec<RefusedRequest> = newest
+            .into_iter()
+            .rev()
+            .skip(skip)
+            .take(LETTERS_PER_PAGE)
+            .collect();
+        Ok(RefusedList {
+            scanned,
+            matched,
+            matching,
+            by_reason,
+            page: q.page(),
             per_page: LETTERS_PER_PAGE,
         })
     }

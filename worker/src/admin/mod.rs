@@ -52,8 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/dead-letters", web::get().to(routes::dead_letters))
             .route("/dead-letters/show", web::get().to(routes::dead_letter))
             .route("/dead-letters/replay", web::post().to(routes::replay))
+            .route("/refused", web::get().to(routes::refused))
             .route("/api/overview", web::get().to(routes::api::overview))
             .route("/api/events", web::get().to(routes::api::events))
+            .route("/api/refused", web::get().to(routes::api::refused))
             .route(
                 "/api/dead-letters",
                 web::get().to(routes::api::dead_letters),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     auth::{self, html, Operator},
-    data::{DeadLetterQuery, EventQuery, ReplayRequest},
+    data::{DeadLetterQuery, EventQuery, RefusedQuery, ReplayRequest},
     session::{COOKIE, LOGIN_COOKIE},
     token::constant_time_eq,
     views, AdminState,
@@ -160,6 +160,19 @@ pub async fn dead_letters(
     }
 }
 
+pub async fn refused(
+    req: HttpRequest,
+    state: web::Data<AdminState>,
+    op: Operator,
+    q: web::Query<RefusedQuery>,
+) -> HttpResponse {
+    let q = q.into_inner().normalized();
+    match state.sources.refused(&q).await {
+        Ok(l) => html(HttpResponse::Ok(), views::refused(op.csrf(), &q, &l)),
+        Err(e) => failed(&req, op.csrf(), "read the refused requests", &e),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct IdQuery {
     id: String,
@@ -281,6 +294,18 @@ pub mod api {
         {
             Ok(l) => HttpResponse::Ok().json(l),
             Err(e) => failed(&req, op.csrf(), "read the dead letters", &e),
+        }
+    }
+
+    pub async fn refused(
+        req: HttpRequest,
+        state: web::Data<AdminState>,
+        op: Operator,
+        q: web::Query<RefusedQuery>,
+    ) -> HttpResponse {
+        match state.sources.refused(&q.into_inner().normalized()).await {
+            Ok(l) => HttpResponse::Ok().json(l),
+            Err(e) => failed(&req, op.csrf(), "read the refused requests", &e),
         }
     }
 

@@ -5,7 +5,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::data::{
     DeadLetterDetail, DeadLetterList, DeadLetterQuery, EventPage, EventQuery, Overview,
-    ReplayRequest, ReplayResult,
+    RefusedList, RefusedQuery, ReplayRequest, ReplayResult,
 };
 use crate::dlq::DeadLetter;
 
@@ -41,6 +41,7 @@ pub enum Nav {
     Overview,
     Events,
     DeadLetters,
+    Refused,
     None,
 }
 
@@ -63,6 +64,7 @@ pub fn page(title: &str, nav: Nav, csrf: Option<&str>, body: Markup) -> Markup {
                         a class=[(nav == Nav::Overview).then_some("on")] href="/admin" { "Overview" }
                         a class=[(nav == Nav::Events).then_some("on")] href="/admin/events" { "Events" }
                         a class=[(nav == Nav::DeadLetters).then_some("on")] href="/admin/dead-letters" { "Dead letters" }
+                        a class=[(nav == Nav::Refused).then_some("on")] href="/admin/refused" { "Refused" }
                         form method="post" action="/admin/logout" {
                             input type="hidden" name="csrf" value=(csrf);
                             button type="submit" { "Sign out" }
@@ -323,6 +325,72 @@ pub fn dead_letters(csrf: &str, q: &DeadLetterQuery, list: &DeadLetterList) -> M
                 }
             }
             p class="note" { "Each replay asks you to confirm first. Replayed events go back to the events queue with a fresh attempt budget." }
+        },
+    )
+}
+
+pub fn refused(csrf: &str, q: &RefusedQuery, list: &RefusedList) -> Markup {
+    let page_link = |page: usize| {
+        let page = page.to_string();
+        format!(
+            "/admin/refused?{}",
+            query(&[
+                ("reason", q.reason.as_deref()),
+                ("status", q.status.as_deref()),
+                ("source", q.source.as_deref()),
+                ("svix_id", q.svix_id.as_deref()),
+                ("page", Some(page.as_str())),
+            ])
+        )
+    };
+    page(
+        "Refused requests",
+        Nav::Refused,
+        Some(csrf),
+        html! {
+            h1 { "Refused requests" }
+            p class="note" { "What the receiver answered 400, 401, 413 or 415 to: never the body or a signature. A run of bad_signature after a deploy is a secret rotated on one side only." }
+            form class="filters" method="get" action="/admin/refused" {
+                label { "Reason" input name="reason" value=[q.reason.as_deref()] placeholder="bad_signature"; }
+                label { "Status" input name="status" value=[q.status.as_deref()] placeholder="401"; }
+                label { "Source contains" input name="source" value=[q.source.as_deref()] placeholder="203.0.113."; }
+                label { "svix-id contains" input name="svix_id" value=[q.svix_id.as_deref()] placeholder="msg_…"; }
+                button type="submit" { "Filter" }
+            }
+            p id="count" { (list.matched) " refused request(s) match" @if !q.is_empty() { " the filter" } " (" (list.scanned) " logged)." }
+            @if !list.by_reason.is_empty() {
+                p id="by-reason" {
+                    @for (reason, n) in &list.by_reason { code { (reason) } " " (n) " " }
+                }
+            }
+            div class="scroll" {
+                table id="refused" class="rows" {
+                    tr { th { "at" } th { "status" } th { "reason" } th { "svix-id" } th { "source" } th { "user agent" } th { "bytes" } th { "headers" } }
+                    @for r in &list.matching {
+                        tr {
+                            td data-label="at" { (r.at) }
+                            td data-label="status" { (r.status) }
+                            td data-label="reason" { code { (r.reason) } }
+                            td data-label="svix-id" { code { (r.svix_id.as_deref().unwrap_or("—")) } }
+                            td data-label="source" {
+                                (r.source.as_deref().unwrap_or("—"))
+                                @if let Some(f) = &r.forwarded_for { " (for " (f) ")" }
+                            }
+                            td data-label="user agent" { (r.user_agent.as_deref().unwrap_or("—")) }
+                            td data-label="bytes" { (r.body_bytes.map_or_else(|| "—".to_owned(), |b| b.to_string())) }
+                            td data-label="headers" { (r.header_names.join(", ")) }
+                        }
+                    }
+                    @if list.matching.is_empty() { tr { td colspan="8" { "No refused requests." } } }
+                }
+            }
+            @if list.page > 1 || list.has_next() {
+                p class="pager" {
+                    "Page " (list.page) " (" (list.per_page) " a page, newest first). "
+                    @if list.page > 1 { a id="prev-page" href=(page_link(list.page - 1)) { "Previous page" } " " }
+                    @if list.has_next() { a id="next-page" href=(page_link(list.page + 1)) { "Next page" } }
+                }
+            }
         },
     )
 }

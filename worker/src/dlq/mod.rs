@@ -171,14 +171,28 @@ pub async fn scan(
     limit: usize,
     mut visit: impl FnMut(DeadLetter, &BasicProperties, &[u8]) -> bool,
 ) -> anyhow::Result<usize> {
+    scan_queue(nodes, &topology.dead_queue(), limit, |properties, body| {
+        visit(DeadLetter::from_properties(properties), properties, body)
+    })
+    .await
+}
+
+/// [`scan`] for any queue: reads up to `limit` messages of `queue` in order, hands
+/// each to `visit`, removes none, declares nothing (a missing queue reads as empty).
+pub async fn scan_queue(
+    nodes: &AmqpNodes,
+    queue: &str,
+    limit: usize,
+    mut visit: impl FnMut(&BasicProperties, &[u8]) -> bool,
+) -> anyhow::Result<usize> {
     let (conn, _) = NodeRotation::new(nodes.clone())
-        .connect("clerk-sync dlq read")
+        .connect("clerk-sync queue read")
         .await
         .context("could not connect to RabbitMQ (check AMQP_URL)")?;
     let channel = conn.create_channel().await?;
     let declared = channel
         .queue_declare(
-            topology.dead_queue().into(),
+            queue.into(),
             QueueDeclareOptions {
                 passive: true,
                 ..Default::default()
@@ -189,7 +203,7 @@ pub async fn scan(
     let count = match declared {
         Ok(q) => q.message_count(),
         Err(e) => {
-            tracing::debug!(error = %e, queue = %topology.dead_queue(), "no dead-letter queue to read (not declared yet)");
+            tracing::debug!(error = %e, queue, "no such queue to read (not declared yet)");
             let _ = conn.close(200, "done".into()).await;
             return Ok(0);
         }
@@ -197,16 +211,14 @@ pub async fn scan(
     let mut read = 0;
     let result = async {
         for _ in 0..count.min(u32::try_from(limit).unwrap_or(u32::MAX)) {
-            let Some(msg) = take(&channel, topology).await? else {
+            let Some(msg) = channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+                .await?
+            else {
                 break;
             };
             read += 1;
-            let properties = &msg.delivery.properties;
-            if !visit(
-                DeadLetter::from_properties(properties),
-                properties,
-                &msg.delivery.data,
-            ) {
+            if !visit(&msg.delivery.properties, &msg.delivery.data) {
                 break;
             }
         }
