@@ -12,7 +12,7 @@ use diesel::{
     r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
     sql_query,
     sql_types::Text,
-    Connection, QueryableByName, RunQueryDsl,
+    QueryableByName, RunQueryDsl,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -81,7 +81,7 @@ struct Exists {
 /// whether it created it.
 pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
     let (admin_url, name) = split_database_url(database_url)?;
-    let mut conn = PgConnection::establish(&admin_url).with_context(|| {
+    let mut conn = crate::pg_connect::establish(&admin_url).with_context(|| {
         format!("could not connect to the `postgres` database to create `{name}`")
     })?;
     let found = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
@@ -103,7 +103,7 @@ pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
 /// Drops the database named in `database_url` (tests clean up with it).
 pub fn drop_database(database_url: &str) -> anyhow::Result<()> {
     let (admin_url, name) = split_database_url(database_url)?;
-    let mut conn = PgConnection::establish(&admin_url)?;
+    let mut conn = crate::pg_connect::establish(&admin_url)?;
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     conn.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))?;
     Ok(())
@@ -114,7 +114,7 @@ pub fn drop_database(database_url: &str) -> anyhow::Result<()> {
 pub fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
     create_database_if_missing(database_url)?;
     let mut conn =
-        PgConnection::establish(database_url).context("could not connect to Postgres")?;
+        crate::pg_connect::establish(database_url).context("could not connect to Postgres")?;
     // Several workers may start at once: one migrates, the others wait for it.
     conn.batch_execute("SELECT pg_advisory_lock(7411202611)")
         .context("could not take the migration lock")?;

@@ -226,8 +226,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 - chrono::Duration::from_std(older_than)
                     .map_err(|_| anyhow::anyhow!("--older-than is too large"))?;
             let pruned = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                use diesel::Connection;
-                let mut conn = diesel::PgConnection::establish(&url)?;
+                let mut conn = shared::pg_connect::establish(&url)?;
                 Ok(worker::apply::prune(
                     &mut conn,
                     cutoff,
