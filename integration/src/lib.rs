@@ -7,6 +7,7 @@ pub mod chaos;
 pub mod database;
 pub mod fake_clerk;
 pub mod services;
+pub mod tls;
 pub mod wait_for_user;
 pub mod webhooks;
 
@@ -75,6 +76,8 @@ pub struct Options {
     pub worker_database_url: Option<String>,
     /// `ADMIN_TOKEN` of the workers: the operator page is on when set.
     pub admin_token: Option<String>,
+    /// `AMQP_CA_FILE` of the receiver and the workers (for `amqps://` URLs).
+    pub amqp_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             worker_amqp_url: None,
             worker_database_url: None,
             admin_token: None,
+            amqp_ca_file: None,
         }
     }
 }
@@ -141,10 +145,18 @@ impl TestApp {
         .await
     }
 
+    /// `AMQP_CA_FILE`, read and checked as the binaries do.
+    fn ca(&self) -> Option<shared::config::CaBundle> {
+        self.options.amqp_ca_file.as_ref().map(|path| {
+            shared::config::CaBundle::from_file(&path.to_string_lossy())
+                .expect("the test's AMQP_CA_FILE is valid")
+        })
+    }
+
     pub fn receiver_settings(&self) -> receiver::Settings {
         receiver::Settings {
             amqp: AmqpSettings {
-                nodes: nodes(self.options.receiver_amqp_url.as_deref()),
+                nodes: nodes(self.options.receiver_amqp_url.as_deref()).with_ca(self.ca()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -163,7 +175,7 @@ impl TestApp {
                 .clone()
                 .unwrap_or_else(|| self.db.url.clone()),
             amqp: AmqpSettings {
-                nodes: nodes(self.options.worker_amqp_url.as_deref()),
+                nodes: nodes(self.options.worker_amqp_url.as_deref()).with_ca(self.ca()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -204,7 +216,7 @@ impl TestApp {
     /// URL or a list), waits until it is connected, and returns its port.
     pub async fn spawn_receiver(&mut self, amqp_url: &str) -> u16 {
         let mut settings = self.receiver_settings();
-        settings.amqp.nodes = nodes(Some(amqp_url));
+        settings.amqp.nodes = nodes(Some(amqp_url)).with_ca(self.ca());
         let app = Application::build(settings).await.expect("receiver starts");
         assert!(
             app.publisher()
