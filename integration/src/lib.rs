@@ -8,6 +8,7 @@ pub mod database;
 pub mod fake_clerk;
 pub mod pgbouncer;
 pub mod services;
+pub mod tls;
 pub mod wait_for_user;
 pub mod webhooks;
 
@@ -78,6 +79,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// `worker run --no-migrate`: the workers check the schema instead of migrating.
     pub no_migrate: bool,
+    /// `AMQP_CA_FILE` of the receiver and the workers (for `amqps://` URLs).
+    pub amqp_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -96,6 +99,7 @@ impl Default for Options {
             worker_database_url: None,
             admin_token: None,
             no_migrate: false,
+            amqp_ca_file: None,
         }
     }
 }
@@ -145,10 +149,18 @@ impl TestApp {
         .await
     }
 
+    /// `AMQP_CA_FILE`, read and checked as the binaries do.
+    fn ca(&self) -> Option<shared::config::CaBundle> {
+        self.options.amqp_ca_file.as_ref().map(|path| {
+            shared::config::CaBundle::from_file(&path.to_string_lossy())
+                .expect("the test's AMQP_CA_FILE is valid")
+        })
+    }
+
     pub fn receiver_settings(&self) -> receiver::Settings {
         receiver::Settings {
             amqp: AmqpSettings {
-                nodes: nodes(self.options.receiver_amqp_url.as_deref()),
+                nodes: nodes(self.options.receiver_amqp_url.as_deref()).with_ca(self.ca()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -169,7 +181,7 @@ impl TestApp {
             database_schema: shared::db::DEFAULT_SCHEMA.to_owned(),
             migrate: !self.options.no_migrate,
             amqp: AmqpSettings {
-                nodes: nodes(self.options.worker_amqp_url.as_deref()),
+                nodes: nodes(self.options.worker_amqp_url.as_deref()).with_ca(self.ca()),
                 prefix: self.broker.prefix.clone(),
             },
             log: LogSettings::default(),
@@ -210,7 +222,7 @@ impl TestApp {
     /// URL or a list), waits until it is connected, and returns its port.
     pub async fn spawn_receiver(&mut self, amqp_url: &str) -> u16 {
         let mut settings = self.receiver_settings();
-        settings.amqp.nodes = nodes(Some(amqp_url));
+        settings.amqp.nodes = nodes(Some(amqp_url)).with_ca(self.ca());
         let app = Application::build(settings).await.expect("receiver starts");
         assert!(
             app.publisher()

@@ -89,6 +89,7 @@ async fn serve() -> ExitCode {
     tracing::info!(
         bind = %settings.bind_addr,
         amqp = %settings.amqp.nodes,
+        amqp_ca_file = settings.amqp.nodes.ca().map_or("unset", |ca| ca.path()),
         prefix = %settings.amqp.prefix,
         secrets = settings.secrets.len(),
         max_body_bytes = settings.max_body_bytes,

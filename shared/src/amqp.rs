@@ -3,25 +3,47 @@
 //! broker's confirm.
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
 use lapin::{
-    options::BasicPublishOptions, types::LongString, BasicProperties, Channel, Confirmation,
-    Connection, ConnectionProperties,
+    options::BasicPublishOptions, tcp::OwnedTLSConfig, types::LongString, BasicProperties, Channel,
+    Confirmation, Connection, ConnectionProperties,
 };
 use tracing::{info, warn};
 
-use crate::{config::AmqpNodes, report::chain};
+use crate::{
+    config::{AmqpNodes, CaBundle},
+    report::chain,
+};
 
 /// How long one node may take to accept a connection before the next is tried.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects to one node's URL, with a connection name that shows in the management UI.
+/// An `amqps://` URL is verified against the system's CA store only.
 pub async fn connect(url: &str, name: &str) -> lapin::Result<Connection> {
+    connect_with_ca(url, name, None).await
+}
+
+/// Connects to one node's URL; an `amqps://` connection also trusts the CA
+/// certificates of `ca` (`AMQP_CA_FILE`). The broker's certificate must name the
+/// URL's host (a DNS name or an IP address in its subject alternative names).
+pub async fn connect_with_ca(
+    url: &str,
+    name: &str,
+    ca: Option<&CaBundle>,
+) -> lapin::Result<Connection> {
     let props = ConnectionProperties::default().with_connection_name(LongString::from(name));
-    Connection::connect(url, props).await
+    let tls = OwnedTLSConfig {
+        identity: None,
+        cert_chain: ca.map(|ca| ca.pem().to_owned()),
+    };
+    Connection::connect_with_config(url, props, tls, lapin::runtime::default_runtime()?).await
 }
 
 /// No node of `AMQP_URL` accepted a connection.
@@ -36,6 +58,32 @@ pub enum ConnectError {
     },
     #[error("RabbitMQ at {node} did not accept a connection within {timeout:?}")]
     TimedOut { node: String, timeout: Duration },
+    /// An `amqps://` node whose certificate did not verify (or another TLS failure).
+    #[error(
+        "RabbitMQ at {node}: the TLS handshake failed (check that AMQP_CA_FILE, or the \
+         system's CA store without it, holds the CA that signed the broker's certificate, \
+         and that the certificate names the host of the URL)"
+    )]
+    Tls {
+        node: String,
+        /// rustls's error (lapin's wraps it and only repeats its message).
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+}
+
+/// The TLS layer's error, if `error` (connecting to `url`) is one: rustls reports a
+/// certificate that does not verify (and every other handshake failure) as
+/// `InvalidData`, which plain AMQP never does while connecting.
+fn tls_failure(url: &str, error: &lapin::Error) -> Option<Arc<std::io::Error>> {
+    match error.kind() {
+        lapin::ErrorKind::IOError(e)
+            if url.starts_with("amqps://") && e.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Some(Arc::clone(e))
+        }
+        _ => None,
+    }
 }
 
 /// Which node of `AMQP_URL` to connect to: the first that answers, and after a
@@ -76,7 +124,8 @@ impl NodeRotation {
         let mut last = None;
         for (k, i) in order.iter().copied().enumerate() {
             let url = &self.nodes.urls()[i];
-            let error = match tokio::time::timeout(CONNECT_TIMEOUT, connect(url, name)).await {
+            let attempt = connect_with_ca(url, name, self.nodes.ca());
+            let error = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
                 Ok(Ok(conn)) => {
                     self.next.store(i, Ordering::SeqCst);
                     if self.nodes.len() > 1 {
@@ -84,9 +133,15 @@ impl NodeRotation {
                     }
                     return Ok((conn, i));
                 }
-                Ok(Err(source)) => ConnectError::Failed {
-                    node: self.nodes.redacted(i),
-                    source,
+                Ok(Err(source)) => match tls_failure(url, &source) {
+                    Some(tls) => ConnectError::Tls {
+                        node: self.nodes.redacted(i),
+                        source: tls,
+                    },
+                    None => ConnectError::Failed {
+                        node: self.nodes.redacted(i),
+                        source,
+                    },
                 },
                 Err(_) => ConnectError::TimedOut {
                     node: self.nodes.redacted(i),

@@ -125,8 +125,10 @@ impl FromStr for LogFormat {
 /// `AMQP_URL`: the URL of one RabbitMQ node, or of several nodes of one cluster
 /// separated by commas. Never empty; every element is a valid `amqp://` or
 /// `amqps://` URL. `Debug` and `Display` show every URL with its password redacted.
+/// It also carries `AMQP_CA_FILE` (see [`AmqpNodes::with_ca`]), which every
+/// `amqps://` node of the list is verified against.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AmqpNodes(Vec<String>);
+pub struct AmqpNodes(Vec<String>, Option<CaBundle>);
 
 impl AmqpNodes {
     /// Parses a comma-separated list of node URLs (spaces around commas are allowed).
@@ -169,7 +171,19 @@ impl AmqpNodes {
             }
             urls.push(url.to_owned());
         }
-        Ok(Self(urls))
+        Ok(Self(urls, None))
+    }
+
+    /// The same nodes, whose `amqps://` connections trust the CA certificates of
+    /// `ca` (`AMQP_CA_FILE`) besides the system's; `None`: the system's only.
+    #[must_use]
+    pub fn with_ca(self, ca: Option<CaBundle>) -> Self {
+        Self(self.0, ca)
+    }
+
+    /// The CA bundle `amqps://` nodes are verified against, besides the system's.
+    pub fn ca(&self) -> Option<&CaBundle> {
+        self.1.as_ref()
     }
 
     /// The node URLs, in the order given. Never empty.
@@ -218,8 +232,86 @@ impl Display for AmqpNodes {
 
 impl fmt::Debug for AmqpNodes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|u| redact_url(u)))
+        let mut list = f.debug_list();
+        list.entries(self.0.iter().map(|u| redact_url(u)));
+        if let Some(ca) = &self.1 {
+            list.entry(&format_args!("AMQP_CA_FILE={}", ca.path()));
+        }
+        list.finish()
+    }
+}
+
+/// `AMQP_CA_FILE`: a PEM bundle of CA certificates that `amqps://` connections trust
+/// besides the system's store (a private CA, or a self-signed broker certificate).
+/// Read and checked once, at start-up: every certificate in it parses.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    path: String,
+    pem: String,
+    certificates: usize,
+}
+
+impl CaBundle {
+    /// Reads and checks the bundle at `path`. The error says what is wrong with the
+    /// file (it holds no secret: a CA bundle is public).
+    pub fn from_file(path: &str) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!("= {path:?} could not be read: {e} (expected a PEM file of CA certificates)")
+        })?;
+        let pem = String::from_utf8(bytes).map_err(|_| {
+            format!("= {path:?} is not a PEM file (not text; a DER certificate must be converted to PEM)")
+        })?;
+        Self::from_pem(path, pem)
+    }
+
+    /// Checks `pem`, the contents of the file at `path`.
+    pub fn from_pem(path: &str, pem: String) -> Result<Self, String> {
+        use rustls_pki_types::{pem::PemObject, CertificateDer};
+        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("= {path:?} is not a valid PEM file: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "= {path:?} holds no certificate (expected one or more -----BEGIN CERTIFICATE----- blocks)"
+            ));
+        }
+        for (i, cert) in certs.iter().enumerate() {
+            webpki::anchor_from_trusted_cert(cert).map_err(|e| {
+                format!(
+                    "= {path:?}: certificate {} of {} is not a valid X.509 certificate ({e})",
+                    i + 1,
+                    certs.len()
+                )
+            })?;
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            certificates: certs.len(),
+            pem,
+        })
+    }
+
+    /// The file it was read from.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The certificates, PEM-encoded.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// How many certificates it holds (at least 1).
+    pub fn certificates(&self) -> usize {
+        self.certificates
+    }
+}
+
+impl fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("certificates", &self.certificates)
             .finish()
     }
 }
@@ -239,6 +331,11 @@ impl AmqpSettings {
         let raw = string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?;
         let nodes =
             AmqpNodes::parse(&raw).map_err(|reason| ConfigError::new("AMQP_URL", reason))?;
+        let ca = optional("AMQP_CA_FILE")?
+            .map(|path| CaBundle::from_file(path.trim()))
+            .transpose()
+            .map_err(|reason| ConfigError::new("AMQP_CA_FILE", reason))?;
+        let nodes = nodes.with_ca(ca);
         let prefix = string("AMQP_PREFIX", "clerk")?;
         Self::new(nodes, prefix)
     }
@@ -457,6 +554,60 @@ mod tests {
             assert!(e.starts_with(want), "{raw:?}: {e}");
             assert!(!e.contains("pw1") && !e.contains("pw2"), "{raw:?}: {e}");
         }
+    }
+
+    /// A CA certificate made with `openssl req -x509` (public, like every CA file).
+    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBaDCCAQ6gAwIBAgIUKhFtTkjWcipq8AxDEfjsA8hYPkEwCgYIKoZIzj0EAwIw\n\
+EjEQMA4GA1UEAwwHdGVzdCBDQTAeFw0yNjEyMDcyMzA4NTdaFw0yNjEyMDkyMzA4\n\
+NTdaMBIxEDAOBgNVBAMMB3Rlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC\n\
+AAQ/4a5hA7X9wYxcJ+TiX9lOp4zY1tsS1weAHiE9RXJR2LzAuL2U4yV8YZLJk+VJ\n\
+U5B79F86/4eeVEPXTpVNpTvMo0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB\n\
+/wQEAwIBBjAdBgNVHQ4EFgQUlEhcGtJebXwbqlJA9dOciKe0KcowCgYIKoZIzj0E\n\
+AwIDSAAwRQIhAO0MF1sO/rgvg0iU6DutaVr86RIaN/bf2iyIvAfsJGZSAiBwRj82\n\
+6pBQJQ7EPOwk8IcrTFuyoDHt1sqgCsg9a79c1A==\n\
+-----END CERTIFICATE-----\n\
+";
+
+    #[test]
+    fn a_ca_file_holds_pem_certificates() {
+        let ca = CaBundle::from_pem("/ca.pem", CA_PEM.to_owned()).expect("a CA");
+        assert_eq!(ca.certificates(), 1);
+        let two = CaBundle::from_pem("/ca.pem", format!("{CA_PEM}{CA_PEM}")).expect("two");
+        assert_eq!(two.certificates(), 2);
+        assert_eq!(
+            format!("{ca:?}"),
+            r#"CaBundle { path: "/ca.pem", certificates: 1 }"#
+        );
+        let nodes = AmqpNodes::parse("amqps://a:pw@h/%2f")
+            .expect("valid")
+            .with_ca(Some(ca));
+        assert_eq!(nodes.ca().map(CaBundle::path), Some("/ca.pem"));
+        assert!(format!("{nodes:?}").contains("AMQP_CA_FILE=/ca.pem"));
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_refused_saying_why() {
+        let cases = [
+            ("", "holds no certificate"),
+            ("hello\n", "holds no certificate"),
+            (
+                "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+                "is not a valid PEM file",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+                "certificate 1 of 1 is not a valid X.509 certificate",
+            ),
+        ];
+        for (pem, want) in cases {
+            let e = CaBundle::from_pem("/x.pem", pem.to_owned()).expect_err(pem);
+            assert!(e.starts_with("= \"/x.pem\""), "{e}");
+            assert!(e.contains(want), "{pem:?}: {e}");
+        }
+        let e = CaBundle::from_file("/nonexistent/ca.pem").expect_err("missing");
+        assert!(e.contains("could not be read"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]

@@ -121,13 +121,25 @@ pub fn connect(database_url: &str, schema: &str) -> anyhow::Result<PgConnection>
 #[error("could not connect to Postgres (check DATABASE_URL): {0}")]
 pub struct Unreachable(pub String);
 
-fn establish(url: &str) -> Result<PgConnection, Unreachable> {
-    PgConnection::establish(url).map_err(|e| Unreachable(one_line(&e.to_string())))
-}
-
-/// libpq's multi-line messages on one line.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// One connection, its error on one line without the password
+/// ([`crate::pg_connect`]): [`Unreachable`] when waiting may cure it, a plain error
+/// when it cannot (a certificate that does not verify, a URL libpq cannot read).
+fn establish(url: &str) -> anyhow::Result<PgConnection> {
+    crate::pg_connect::establish(url).map_err(|e| {
+        let text = e.to_string();
+        const PERMANENT: [&str; 5] = [
+            "certificate verify failed",
+            "does not match host name",
+            "root certificate file",
+            "invalid percent-encoded",
+            "invalid URI",
+        ];
+        if PERMANENT.iter().any(|p| text.contains(p)) {
+            anyhow::anyhow!("could not connect to Postgres (check DATABASE_URL): {text}")
+        } else {
+            Unreachable(text).into()
+        }
+    })
 }
 
 /// Splits `postgres://…/name?opts` into the URL of the maintenance database
@@ -164,10 +176,7 @@ struct Exists {
 pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
     let (admin_url, name) = split_database_url(database_url)?;
     let mut conn = establish(&admin_url).map_err(|e| {
-        Unreachable(format!(
-            "{} (connecting to the `postgres` database to create `{name}`)",
-            e.0
-        ))
+        anyhow::anyhow!("{e:#} (connecting to the `postgres` database to create `{name}`)")
     })?;
     let found = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(&name)
@@ -194,7 +203,7 @@ pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
 /// Drops the database named in `database_url` (tests clean up with it).
 pub fn drop_database(database_url: &str) -> anyhow::Result<()> {
     let (admin_url, name) = split_database_url(database_url)?;
-    let mut conn = PgConnection::establish(&admin_url)?;
+    let mut conn = crate::pg_connect::establish(&admin_url)?;
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     conn.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))?;
     Ok(())

@@ -15,6 +15,8 @@ pub mod metrics;
 pub mod models;
 #[cfg(feature = "db")]
 pub mod object_models;
+#[cfg(feature = "db")]
+pub mod pg_connect;
 pub mod report;
 #[cfg(feature = "db")]
 pub mod schema;

@@ -14,13 +14,18 @@ use tokio::task::JoinError;
 /// missing or invalid: a supervisor can tell it from a crash (1).
 pub const CONFIG_EXIT_CODE: u8 = 2;
 
-/// An error's message followed by each of its causes, joined by `": "`.
+/// An error's message followed by each of its causes, joined by `": "`. A cause
+/// whose message the text already ends with is not repeated (lapin's `IO error: …`
+/// quotes the I/O error that is also its source).
 pub fn chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -69,6 +74,21 @@ mod tests {
     fn the_chain_has_every_cause() {
         let e = Outer(std::io::Error::other("inner"));
         assert_eq!(chain(&e), "outer: inner");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("IO error: {0}")]
+    struct Quoting(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_not_repeated() {
+        let e = Quoting(std::io::Error::other(
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert_eq!(
+            chain(&e),
+            "IO error: invalid peer certificate: UnknownIssuer"
+        );
     }
 
     #[tokio::test]

@@ -163,6 +163,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             tracing::info!(
                 database = %config::redact_url(&settings.database_url),
                 amqp = %settings.amqp.nodes,
+                amqp_ca_file = settings.amqp.nodes.ca().map_or("unset", |ca| ca.path()),
                 prefix = %settings.amqp.prefix,
                 max_attempts = settings.max_attempts,
                 retry_delays = ?settings.retry_delays,

@@ -1061,3 +1061,249 @@ async fn a_batch_that_exhausts_the_lock_table_is_applied_event_by_event() {
         "nothing dead-lettered"
     );
 }
+
+/// The counts of the worker's sessions on database `name` (application_name
+/// `clerk-sync`): (over TLS, all).
+async fn worker_sessions(name: &str) -> (i64, i64) {
+    #[derive(diesel::QueryableByName)]
+    struct Sessions {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tls: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        all: i64,
+    }
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn =
+            diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+                .expect("maintenance database");
+        let s: Sessions = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE s.ssl) AS tls, count(*) AS all \
+             FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.datname = $1 AND a.application_name = 'clerk-sync'",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(&mut conn)
+        .expect("pg_stat_ssl readable");
+        (s.tls, s.all)
+    })
+    .await
+    .expect("query task")
+}
+
+/// Runs the real `worker` binary with `args` and only `env` (and PATH); returns its
+/// exit code, stdout and stderr.
+async fn worker_binary(args: &[&str], env: &[(&str, String)]) -> (Option<i32>, String, String) {
+    let mut cmd = tokio::process::Command::new(integration::binary("worker"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the worker binary ends within 120 s")
+        .expect("the worker binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 27 item 4. The local Postgres serves a certificate made here; a worker whose
+/// DATABASE_URL says `sslmode=verify-full&sslrootcert=<that CA>` creates its
+/// database (through the maintenance database, parameters kept), migrates, and
+/// applies an event, every session of it over TLS. With another CA, `worker migrate`
+/// fails with one line on stderr that says what to check and holds no password; so
+/// does a `sslrootcert` that does not exist (libpq says that in two lines).
+///
+/// Here: it switches the certificate of the Postgres every test shares (back by a
+/// guard, even on panic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_verify_full_tls_applies_events_and_a_wrong_ca_fails_in_one_line() {
+    let certs = integration::tls::TestCerts::new();
+    let _postgres = integration::tls::postgres_serves(&certs);
+    let password = format!("pg-secret-{}", integration::unique());
+    let name = format!("clerk_sync_test_tls_{}", integration::unique());
+    // Trust auth: the password is never asked for, but the URL carries it all along.
+    let tls_url = |ca: &std::path::Path| {
+        format!(
+            "postgres://postgres:{password}@127.0.0.1:5432/{name}?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        )
+    };
+    let mut app = TestApp::spawn(Options {
+        workers: 0,
+        worker_database_url: Some(tls_url(&certs.ca)),
+        ..Options::default()
+    })
+    .await;
+    // The worker creates this database itself, over TLS; dropped at the end.
+    let db = integration::TestDb::owning(format!("postgres://postgres@127.0.0.1:5432/{name}"));
+    app.start_worker().await;
+    let id = app.post(&event("user.created", "user_over_tls", T0)).await;
+    let outcome = wait_for(
+        "the event applied over TLS",
+        Duration::from_secs(30),
+        || {
+            let (db, id) = (db.clone_handle(), id.clone());
+            async move { db.outcome(&id).await }
+        },
+    )
+    .await;
+    assert_eq!(outcome, "applied");
+    assert!(db.user("user_over_tls").await.is_some(), "the row is there");
+    let (tls, all) = worker_sessions(&name).await;
+    assert!(all > 0, "the worker has sessions on {name}");
+    assert_eq!(tls, all, "every session of the worker is over TLS");
+    app.stop_all().await;
+
+    // A CA that did not sign the server's certificate, and one that is not there.
+    let missing = certs.dir.join("no-such-ca.pem");
+    let (wrong_env, absent_env) = (
+        [("DATABASE_URL", tls_url(&certs.wrong_ca))],
+        [("DATABASE_URL", tls_url(&missing))],
+    );
+    let (wrong, absent) = tokio::join!(
+        worker_binary(&["migrate"], &wrong_env),
+        worker_binary(&["migrate"], &absent_env),
+    );
+    for ((code, stdout, stderr), what) in [(wrong, "verify failed"), (absent, "does not exist")] {
+        assert_eq!(code, Some(1), "a connection error exits 1: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+        assert!(stderr.ends_with('\n'), "{stderr:?}");
+        assert!(
+            stderr.starts_with(
+                "error: could not migrate the database: could not connect to Postgres (check DATABASE_URL)"
+            ),
+            "{stderr}"
+        );
+        assert!(stderr.contains(what), "{stderr}");
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains(&password), "the password leaked: {text}");
+        }
+        if what == "verify failed" {
+            assert!(
+                stderr.contains("not signed by a CA in the file sslrootcert= names"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+/// Issue 27 item 5. A RabbitMQ node of its own, AMQP over TLS only, with a
+/// certificate made here: a receiver and a worker whose AMQP_URL is `amqps://` (the
+/// receiver's a list whose first node does not answer) and whose AMQP_CA_FILE is that
+/// CA carry a signed webhook to a row in Postgres. With another CA, `worker dlq list`
+/// fails in one line without the password; an AMQP_CA_FILE that is missing or not
+/// PEM stops both binaries with exit 2 and one line naming the variable.
+///
+/// Here: it starts a broker node (stopped and removed by a guard, even on panic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqps_with_amqp_ca_file_carries_a_webhook_to_postgres_and_a_wrong_ca_fails_in_one_line() {
+    let certs = integration::tls::TestCerts::new();
+    let broker = integration::tls::start_tls_broker(&certs);
+    let password = format!("mq-secret-{}", integration::unique());
+    broker.add_user("clerk_tls", &password);
+    let url = format!("amqps://clerk_tls:{password}@127.0.0.1:{}/%2f", broker.port);
+    let unreachable = format!(
+        "amqps://clerk_tls:{password}@127.0.0.1:{}/%2f",
+        integration::free_port()
+    );
+
+    let mut app = TestApp::spawn(Options {
+        receiver_amqp_url: Some(format!("{unreachable},{url}")),
+        worker_amqp_url: Some(url.clone()),
+        amqp_ca_file: Some(certs.ca.clone()),
+        ..Options::default()
+    })
+    .await;
+    let id = format!("msg_{}", integration::unique());
+    post_until_accepted(&app, &id, &event("user.created", "user_over_amqps", T0)).await;
+    assert_eq!(app.wait_recorded(&id).await, "applied");
+    assert!(app.db.user("user_over_amqps").await.is_some());
+    app.stop_all().await;
+
+    // The real binary reads AMQP_CA_FILE: with the right CA it connects.
+    let env = |ca: &std::path::Path| {
+        vec![
+            ("AMQP_URL", url.clone()),
+            ("AMQP_PREFIX", app.broker.prefix.clone()),
+            ("AMQP_CA_FILE", ca.to_string_lossy().into_owned()),
+        ]
+    };
+    let (code, stdout, stderr) = worker_binary(&["dlq", "list"], &env(&certs.ca)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("0 dead letter(s) shown"), "{stdout}");
+
+    // The wrong CA: one line, the node named without its password.
+    let (code, stdout, stderr) = worker_binary(&["dlq", "list"], &env(&certs.wrong_ca)).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.contains(&format!(
+            "amqps://clerk_tls:***@127.0.0.1:{}/%2f",
+            broker.port
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(
+        stderr.contains("AMQP_CA_FILE"),
+        "says what to check: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("UnknownIssuer").count(),
+        1,
+        "said once: {stderr}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(&password), "the password leaked: {text}");
+    }
+
+    // A bad AMQP_CA_FILE stops both binaries at start-up: exit 2, one line.
+    let not_pem = certs.dir.join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").expect("file written");
+    let missing = certs.dir.join("no-such-ca.pem");
+    for (ca, what) in [
+        (&not_pem, "holds no certificate"),
+        (&missing, "could not be read"),
+    ] {
+        let (code, _, stderr) = worker_binary(&["dlq", "list"], &env(ca)).await;
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+        assert!(
+            stderr.starts_with("invalid configuration: AMQP_CA_FILE"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(what), "{stderr}");
+        let out = tokio::process::Command::new(integration::binary("receiver"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CLERK_WEBHOOK_SIGNING_SECRET", integration::SECRET)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("AMQP_URL", &url)
+            .env("AMQP_CA_FILE", ca)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(30), out)
+            .await
+            .expect("the receiver exits at once")
+            .expect("the receiver runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+        assert!(
+            stderr.starts_with("invalid configuration: AMQP_CA_FILE"),
+            "{stderr}"
+        );
+    }
+    drop(broker);
+}
