@@ -6,6 +6,7 @@ pub mod broker;
 pub mod chaos;
 pub mod database;
 pub mod fake_clerk;
+pub mod promql;
 pub mod services;
 pub mod wait_for_user;
 pub mod webhooks;
