@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::Context;
-use diesel::{connection::SimpleConnection, Connection, PgConnection, RunQueryDsl};
+use diesel::{connection::SimpleConnection, PgConnection, RunQueryDsl};
 use lapin::{
     options::{QueueDeleteOptions, QueuePurgeOptions},
     Channel,
@@ -44,7 +44,8 @@ impl Bench {
         let db_url =
             format!("postgres://postgres@127.0.0.1:5432/clerk_sync_bench_{unique}?sslmode=disable");
         let url = db_url.clone();
-        tokio::task::spawn_blocking(move || shared::db::migrate(&url)).await??;
+        tokio::task::spawn_blocking(move || shared::db::migrate(&url, shared::db::DEFAULT_SCHEMA))
+            .await??;
         let topology = Topology::new(prefix.clone());
         let b = Self {
             topology,
@@ -77,7 +78,7 @@ impl Bench {
     }
 
     pub fn conn(&self) -> anyhow::Result<PgConnection> {
-        Ok(PgConnection::establish(&self.db_url)?)
+        shared::db::connect(&self.db_url, shared::db::DEFAULT_SCHEMA)
     }
 
     /// Empties the events queue.

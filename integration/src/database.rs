@@ -4,6 +4,12 @@ use chrono::{DateTime, Utc};
 use diesel::{prelude::*, Connection, PgConnection};
 use shared::{models::User, schema};
 
+/// A connection to `url` whose tables are clerk-sync's (`search_path` = the default
+/// schema, `clerk`), as the worker's own connections are.
+pub fn connect(url: &str) -> PgConnection {
+    shared::db::connect(url, shared::db::DEFAULT_SCHEMA).expect("test database reachable")
+}
+
 /// A migrated database of its own. Dropped (with `FORCE`) when the value is.
 pub struct TestDb {
     pub url: String,
@@ -29,7 +35,7 @@ impl TestDb {
             crate::unique()
         );
         let u = url.clone();
-        tokio::task::spawn_blocking(move || shared::db::migrate(&u))
+        tokio::task::spawn_blocking(move || shared::db::migrate(&u, shared::db::DEFAULT_SCHEMA))
             .await
             .expect("migration task")
             .expect("test database migrates");
@@ -86,7 +92,7 @@ impl TestDb {
     ) -> T {
         let url = self.url.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = PgConnection::establish(&url).expect("test database reachable");
+            let mut conn = connect(&url);
             f(&mut conn)
         })
         .await

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod chaos;
 pub mod database;
 pub mod fake_clerk;
+pub mod pgbouncer;
 pub mod promql;
 pub mod services;
 pub mod wait_for_user;
@@ -76,6 +77,8 @@ pub struct Options {
     pub worker_database_url: Option<String>,
     /// `ADMIN_TOKEN` of the workers: the operator page is on when set.
     pub admin_token: Option<String>,
+    /// `worker run --no-migrate`: the workers check the schema instead of migrating.
+    pub no_migrate: bool,
 }
 
 impl Default for Options {
@@ -93,6 +96,7 @@ impl Default for Options {
             worker_amqp_url: None,
             worker_database_url: None,
             admin_token: None,
+            no_migrate: false,
         }
     }
 }
@@ -163,6 +167,8 @@ impl TestApp {
                 .worker_database_url
                 .clone()
                 .unwrap_or_else(|| self.db.url.clone()),
+            database_schema: shared::db::DEFAULT_SCHEMA.to_owned(),
+            migrate: !self.options.no_migrate,
             amqp: AmqpSettings {
                 nodes: nodes(self.options.worker_amqp_url.as_deref()),
                 prefix: self.broker.prefix.clone(),

@@ -45,7 +45,7 @@ impl Listener {
             let row = self
                 .client
                 .query_opt(
-                    "SELECT id, email, first_name, last_name FROM users \
+                    "SELECT id, email, first_name, last_name FROM clerk.users \
                      WHERE id = $1 AND deleted_at IS NULL",
                     &[&id],
                 )

@@ -21,31 +21,112 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 
-/// Session settings for every pooled connection: a statement or a lock wait that
-/// hangs fails instead, and is retried like any other passing failure.
-#[derive(Debug, Clone, Copy)]
-struct SessionSettings;
+/// The schema every table of ours lives in unless `DATABASE_SCHEMA` says otherwise.
+pub const DEFAULT_SCHEMA: &str = "clerk";
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "SET lock_timeout = '10s'; SET statement_timeout = '60s'; \
+/// The tables and functions our migrations create, as moved from `public` into the
+/// schema by [`migrate`] for an install from before the schema existed. A test
+/// (`integration/tests/e2e/own_schema.rs`) checks that this leaves nothing of ours in
+/// `public`.
+const OUR_TABLES: [&str; 13] = [
+    "__diesel_schema_migrations",
+    "users",
+    "organizations",
+    "organization_memberships",
+    "webhook_events",
+    "organization_invitations",
+    "organization_domains",
+    "roles",
+    "permissions",
+    "waitlist_entries",
+    "billing_subscriptions",
+    "billing_subscription_items",
+    "erased_identifiers",
+];
+const OUR_FUNCTIONS: [&str; 1] = ["clerk_sync_notify()"];
+
+/// Whether `name` may be a `DATABASE_SCHEMA`: a lower-case SQL identifier that needs
+/// no quoting (letters, digits, `_`, not starting with a digit, at most 63 bytes).
+pub fn is_valid_schema_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.starts_with("pg_")
+}
+
+/// Session settings for every connection: our schema first on the `search_path`
+/// (Diesel's generated schema names no schema, so this is what puts every table,
+/// query and migration in it), and a statement or a lock wait that hangs fails
+/// instead, and is retried like any other passing failure.
+#[derive(Debug, Clone)]
+struct SessionSettings {
+    schema: String,
+}
+
+impl SessionSettings {
+    fn apply(&self, conn: &mut PgConnection) -> diesel::QueryResult<()> {
+        conn.batch_execute(&format!(
+            "SET search_path TO \"{}\"; SET lock_timeout = '10s'; SET statement_timeout = '60s'; \
              SET application_name = 'clerk-sync';",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+            self.schema
+        ))
     }
 }
 
-/// A pool of up to `max_size` connections. It connects lazily, so it can be built
-/// while Postgres is down.
-pub fn pool(database_url: &str, max_size: u32) -> anyhow::Result<PgPool> {
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A pool of up to `max_size` connections whose tables are those of `schema`. It
+/// connects lazily, so it can be built while Postgres is down.
+pub fn pool(database_url: &str, schema: &str, max_size: u32) -> anyhow::Result<PgPool> {
+    if !is_valid_schema_name(schema) {
+        bail!("DATABASE_SCHEMA {schema:?} is not a lower-case SQL identifier");
+    }
     Ok(Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(false)
-        .connection_customizer(Box::new(SessionSettings))
+        .connection_customizer(Box::new(SessionSettings {
+            schema: schema.to_owned(),
+        }))
         .build_unchecked(ConnectionManager::new(database_url)))
+}
+
+/// One connection whose tables are those of `schema`, with the pool's session
+/// settings.
+pub fn connect(database_url: &str, schema: &str) -> anyhow::Result<PgConnection> {
+    if !is_valid_schema_name(schema) {
+        bail!("DATABASE_SCHEMA {schema:?} is not a lower-case SQL identifier");
+    }
+    let mut conn = establish(database_url)?;
+    SessionSettings {
+        schema: schema.to_owned(),
+    }
+    .apply(&mut conn)
+    .context("could not set up the Postgres session")?;
+    Ok(conn)
+}
+
+/// Postgres could not be reached (down, starting up, or a wrong address): worth
+/// waiting for, unlike every other failure of migrating.
+#[derive(Debug, thiserror::Error)]
+#[error("could not connect to Postgres (check DATABASE_URL): {0}")]
+pub struct Unreachable(pub String);
+
+fn establish(url: &str) -> Result<PgConnection, Unreachable> {
+    PgConnection::establish(url).map_err(|e| Unreachable(one_line(&e.to_string())))
+}
+
+/// libpq's multi-line messages on one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Splits `postgres://…/name?opts` into the URL of the maintenance database
@@ -81,8 +162,11 @@ struct Exists {
 /// whether it created it.
 pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
     let (admin_url, name) = split_database_url(database_url)?;
-    let mut conn = PgConnection::establish(&admin_url).with_context(|| {
-        format!("could not connect to the `postgres` database to create `{name}`")
+    let mut conn = establish(&admin_url).map_err(|e| {
+        Unreachable(format!(
+            "{} (connecting to the `postgres` database to create `{name}`)",
+            e.0
+        ))
     })?;
     let found = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(&name)
@@ -94,8 +178,14 @@ pub fn create_database_if_missing(database_url: &str) -> anyhow::Result<bool> {
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     match conn.batch_execute(&format!("CREATE DATABASE {quoted}")) {
         Ok(()) => Ok(true),
-        // Another process created it between our check and our CREATE.
-        Err(e) if e.to_string().contains("already exists") => Ok(false),
+        // Another process created it between our check and our CREATE: 42P04, or
+        // 23505 when the two CREATEs ran at the same moment (pg_database's unique
+        // index caught the second).
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if matches!(info.sql_state(), Some("42P04" | "23505")) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(e).with_context(|| format!("could not create database `{name}`")),
     }
 }
@@ -109,21 +199,246 @@ pub fn drop_database(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the database if needed and runs the pending migrations. Returns the
-/// versions applied.
-pub fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
+/// The advisory lock held while migrating: several workers may start at once, one
+/// migrates, the others wait for it and then find nothing pending.
+const MIGRATION_LOCK: i64 = 7_411_202_611;
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// The versions applied, in order.
+    pub applied: Vec<String>,
+    /// Whether it created the schema.
+    pub created_schema: bool,
+    /// The tables and functions it moved from `public` into the schema (an install
+    /// from before `DATABASE_SCHEMA` existed).
+    pub moved_from_public: Vec<String>,
+}
+
+/// Creates the database and the schema if needed, moves an older install's tables
+/// from `public` into the schema, and runs the pending migrations, all under one
+/// advisory lock.
+pub fn migrate(database_url: &str, schema: &str) -> anyhow::Result<Migrated> {
+    if !is_valid_schema_name(schema) {
+        bail!("DATABASE_SCHEMA {schema:?} is not a lower-case SQL identifier");
+    }
     create_database_if_missing(database_url)?;
-    let mut conn =
-        PgConnection::establish(database_url).context("could not connect to Postgres")?;
-    // Several workers may start at once: one migrates, the others wait for it.
-    conn.batch_execute("SELECT pg_advisory_lock(7411202611)")
+    check_session(database_url, schema)?;
+    let mut conn = establish(database_url)?;
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .context("could not take the migration lock")?;
-    let result = conn
+    let result = migrate_locked(&mut conn, schema);
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    result
+}
+
+fn migrate_locked(conn: &mut PgConnection, schema: &str) -> anyhow::Result<Migrated> {
+    let mut done = Migrated {
+        created_schema: ensure_schema(conn, schema)?,
+        ..Migrated::default()
+    };
+    if schema != "public" {
+        done.moved_from_public = move_from_public(conn, schema)?;
+    }
+    SessionSettings {
+        schema: schema.to_owned(),
+    }
+    .apply(conn)
+    .context("could not set up the Postgres session")?;
+    done.applied = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| anyhow::anyhow!(e).context("migration failed"));
-    let _ = conn.batch_execute("SELECT pg_advisory_unlock(7411202611)");
-    result
+        .map_err(|e| anyhow::anyhow!(e).context("migration failed"))?;
+    Ok(done)
+}
+
+#[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+/// A connection that cannot keep a session, or a schema that is not migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Connections go through a pooler in transaction (or statement) mode.
+    #[error(
+        "DATABASE_URL goes through a connection pooler in transaction mode (PgBouncer \
+         pool_mode=transaction, or a managed service's transaction pooler): clerk-sync \
+         needs a session per connection (search_path, advisory locks, prepared \
+         statements). Use the pooler's session mode or a direct connection."
+    )]
+    TransactionPooling,
+    /// The session does not keep `search_path` (a pooler that drops it).
+    #[error(
+        "connections to DATABASE_URL do not keep search_path = \"{0}\" from one statement \
+         to the next (a connection pooler that resets sessions?): use session pooling or \
+         a direct connection"
+    )]
+    SearchPathLost(String),
+}
+
+/// Checks that a connection to `database_url` is a session of its own: a pooler in
+/// transaction mode would hand our connection's server backend to another client
+/// between two statements (so `search_path` and advisory locks would leak), and is
+/// refused with one clear line.
+///
+/// How: connection A sets its session up and reads its backend pid, then connection
+/// B opens a transaction and reads its own. On a direct connection (or a pooler in
+/// session mode) A keeps its backend, and B's can never be A's. A pooler in
+/// transaction mode released A's backend when A's statement ended and hands it to B
+/// (PgBouncer takes the most recently released server first).
+pub fn check_session(database_url: &str, schema: &str) -> anyhow::Result<()> {
+    let mut a = connect(database_url, schema)?;
+    let pid_a = sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut a)
+        .context("could not read the backend pid")?
+        .pid;
+    let mut b = establish(database_url)?;
+    b.batch_execute("BEGIN")
+        .context("could not begin a transaction")?;
+    let pid_b = sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut b)
+        .context("could not read the backend pid")?
+        .pid;
+    let _ = b.batch_execute("ROLLBACK");
+    drop(b);
+    if pid_a == pid_b {
+        return Err(SessionError::TransactionPooling.into());
+    }
+    let current = sql_query("SELECT coalesce(current_setting('search_path'), '') AS name")
+        .get_result::<Name>(&mut a)
+        .context("could not read search_path")?
+        .name;
+    if current.trim_matches('"') != schema {
+        return Err(SessionError::SearchPathLost(schema.to_owned()).into());
+    }
+    Ok(())
+}
+
+/// The migrations this build embeds that `schema` has not applied (for
+/// `worker run --no-migrate`, whose role may not run them). An unmigrated schema
+/// says which command to run.
+pub fn pending_migrations(database_url: &str, schema: &str) -> anyhow::Result<Vec<String>> {
+    use diesel::migration::MigrationSource;
+    let mut conn = connect(database_url, schema)?;
+    let table = sql_query("SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS exists")
+        .get_result::<Exists>(&mut conn)
+        .context("could not look for the migrations table")?;
+    if !table.exists {
+        bail!(
+            "schema \"{schema}\" is not migrated (no __diesel_schema_migrations): run \
+             `worker migrate` as the owner role first"
+        );
+    }
+    let applied: std::collections::HashSet<String> =
+        sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<Version>(&mut conn)
+            .context("could not read __diesel_schema_migrations")?
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("the embedded migrations cannot be read: {e}"))?;
+    Ok(embedded
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .filter(|v| !applied.contains(v))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Creates `schema` if it does not exist; whether it did. Without the right to, says
+/// which statement an owner must run.
+fn ensure_schema(conn: &mut PgConnection, schema: &str) -> anyhow::Result<bool> {
+    let found =
+        sql_query("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists")
+            .bind::<Text, _>(schema)
+            .get_result::<Exists>(conn)
+            .context("could not list schemas")?;
+    if found.exists {
+        return Ok(false);
+    }
+    match conn.batch_execute(&format!("CREATE SCHEMA \"{schema}\"")) {
+        Ok(()) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.sql_state() == Some("42501") => {
+            let me = sql_query("SELECT current_user::text AS name")
+                .get_result::<Name>(conn)
+                .map(|n| n.name)
+                .unwrap_or_else(|_| "<this role>".to_owned());
+            bail!(
+                "schema \"{schema}\" does not exist and this role may not create it; \
+                 as an owner of the database, run: CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{me}\";"
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("could not create schema \"{schema}\"")),
+    }
+}
+
+/// Moves the tables and functions of an install from before `DATABASE_SCHEMA`
+/// (everything in `public`) into `schema`, in one transaction, when `public` holds
+/// our migrations' table and `schema` does not. Returns what moved.
+fn move_from_public(conn: &mut PgConnection, schema: &str) -> anyhow::Result<Vec<String>> {
+    let rows = sql_query(
+        "SELECT n.nspname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = '__diesel_schema_migrations' AND n.nspname IN ('public', $1)",
+    )
+    .bind::<Text, _>(schema)
+    .load::<Name>(conn)
+    .context("could not look for an install in public")?;
+    let in_public = rows.iter().any(|r| r.name == "public");
+    let in_schema = rows.iter().any(|r| r.name == schema);
+    if !in_public || in_schema {
+        return Ok(Vec::new());
+    }
+    // Only an install of ours: public's migrations table lists our first migration.
+    let ours = sql_query(
+        "SELECT EXISTS (SELECT 1 FROM public.__diesel_schema_migrations \
+                        WHERE version = '20261126000001') AS exists",
+    )
+    .get_result::<Exists>(conn)
+    .context("could not read public.__diesel_schema_migrations")?;
+    if !ours.exists {
+        return Ok(Vec::new());
+    }
+    conn.transaction(|conn| {
+        let mut moved = Vec::new();
+        for table in OUR_TABLES {
+            let exists = sql_query("SELECT to_regclass($1) IS NOT NULL AS exists")
+                .bind::<Text, _>(format!("public.{table}"))
+                .get_result::<Exists>(conn)?;
+            if exists.exists {
+                conn.batch_execute(&format!("ALTER TABLE public.{table} SET SCHEMA \"{schema}\""))?;
+                moved.push(table.to_owned());
+            }
+        }
+        for function in OUR_FUNCTIONS {
+            let exists = sql_query("SELECT to_regprocedure($1) IS NOT NULL AS exists")
+                .bind::<Text, _>(format!("public.{function}"))
+                .get_result::<Exists>(conn)?;
+            if exists.exists {
+                conn.batch_execute(&format!(
+                    "ALTER FUNCTION public.{function} SET SCHEMA \"{schema}\""
+                ))?;
+                moved.push(function.to_owned());
+            }
+        }
+        diesel::QueryResult::Ok(moved)
+    })
+    .with_context(|| {
+        format!("could not move the tables of an older install from public into schema \"{schema}\" (nothing moved)")
+    })
 }
 
 #[cfg(test)]

@@ -24,8 +24,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate, declare the topology and consume until SIGTERM or SIGINT (default).
-    Run,
-    /// Create the database if needed, run the migrations, and exit.
+    Run {
+        /// Do not migrate: check that DATABASE_SCHEMA has every migration, and refuse
+        /// to start if not (for a runtime role without DDL rights; run `worker
+        /// migrate` as the owner first).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Create the database and DATABASE_SCHEMA if needed (moving an older install's
+    /// tables from public into it), run the migrations, and exit.
     Migrate,
     /// Read and replay the dead-letter queue.
     Dlq {
@@ -134,7 +141,7 @@ async fn main() -> ExitCode {
         }
     };
     shared::telemetry::init(&log);
-    match execute(cli.command.unwrap_or(Command::Run)).await {
+    match execute(cli.command.unwrap_or(Command::Run { no_migrate: false })).await {
         Ok(code) => code,
         // Every command exits with the same code for a configuration error.
         Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
@@ -150,8 +157,9 @@ async fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run => {
-            let settings = Settings::from_env()?;
+        Command::Run { no_migrate } => {
+            let mut settings = Settings::from_env()?;
+            settings.migrate = !no_migrate;
             tracing::info!(
                 database = %config::redact_url(&settings.database_url),
                 amqp = %settings.amqp.nodes,
@@ -164,8 +172,19 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let url = worker::settings::database_url()?;
-            let applied = startup::migrate(&url, Duration::from_secs(30)).await?;
-            println!("migrations applied: {}", applied.len());
+            let schema = worker::settings::database_schema()?;
+            let done = startup::migrate(&url, &schema, Duration::from_secs(30)).await?;
+            if done.created_schema {
+                println!("schema {schema} created");
+            }
+            if !done.moved_from_public.is_empty() {
+                println!(
+                    "moved {} tables and functions of an older install from public into schema {schema}: {}",
+                    done.moved_from_public.len(),
+                    done.moved_from_public.join(", ")
+                );
+            }
+            println!("migrations applied: {}", done.applied.len());
         }
         Command::Backfill {
             users,
@@ -174,11 +193,16 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             all_objects,
         } => {
             let settings = worker::backfill::ClerkApiSettings::from_env()?;
-            let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
-            if !applied.is_empty() {
-                tracing::info!(migrations = ?applied, "database migrated");
+            let done = startup::migrate(
+                &settings.database_url,
+                &settings.database_schema,
+                Duration::from_secs(30),
+            )
+            .await?;
+            if !done.applied.is_empty() {
+                tracing::info!(migrations = ?done.applied, "database migrated");
             }
-            let pool = shared::db::pool(&settings.database_url, 2)?;
+            let pool = shared::db::pool(&settings.database_url, &settings.database_schema, 2)?;
             let client = settings.client()?;
             let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships)
                 .with_all_objects(all_objects);
@@ -222,12 +246,12 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             let url = worker::settings::database_url()?;
+            let schema = worker::settings::database_schema()?;
             let cutoff = chrono::Utc::now()
                 - chrono::Duration::from_std(older_than)
                     .map_err(|_| anyhow::anyhow!("--older-than is too large"))?;
             let pruned = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                use diesel::Connection;
-                let mut conn = diesel::PgConnection::establish(&url)?;
+                let mut conn = shared::db::connect(&url, &schema)?;
                 Ok(worker::apply::prune(
                     &mut conn,
                     cutoff,
@@ -256,7 +280,11 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                     }
                 }
                 DlqCommand::PurgeErased { dry_run } => {
-                    let pool = shared::db::pool(&worker::settings::database_url()?, 1)?;
+                    let pool = shared::db::pool(
+                        &worker::settings::database_url()?,
+                        &worker::settings::database_schema()?,
+                        1,
+                    )?;
                     let delays = worker::settings::retry_delays()?;
                     let purged =
                         dlq::purge::purge_erased(&pool, &amqp.nodes, &topology, &delays, dry_run)
@@ -331,11 +359,16 @@ async fn reconcile(
         eprintln!("--every must be longer than 0s");
         return Ok(ExitCode::from(2));
     }
-    let applied = startup::migrate(&settings.database_url, Duration::from_secs(30)).await?;
-    if !applied.is_empty() {
-        tracing::info!(migrations = ?applied, "database migrated");
+    let done = startup::migrate(
+        &settings.database_url,
+        &settings.database_schema,
+        Duration::from_secs(30),
+    )
+    .await?;
+    if !done.applied.is_empty() {
+        tracing::info!(migrations = ?done.applied, "database migrated");
     }
-    let pool = shared::db::pool(&settings.database_url, 2)?;
+    let pool = shared::db::pool(&settings.database_url, &settings.database_schema, 2)?;
     let client = settings.client()?;
     let metrics = reconcile::Metrics::new();
     let server = match &metrics_addr {

@@ -10,6 +10,11 @@ use crate::admin::AdminToken;
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// `DATABASE_SCHEMA`: the Postgres schema of every table of ours.
+    pub database_schema: String,
+    /// `worker run --no-migrate`: check that the schema is migrated instead of
+    /// migrating (for a runtime role without DDL rights).
+    pub migrate: bool,
     pub amqp: AmqpSettings,
     pub log: LogSettings,
     /// Attempts in all before an event is dead-lettered.
@@ -39,6 +44,8 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &config::redact_url(&self.database_url))
+            .field("database_schema", &self.database_schema)
+            .field("migrate", &self.migrate)
             .field("amqp", &self.amqp)
             .field("log", &self.log)
             .field("max_attempts", &self.max_attempts)
@@ -85,6 +92,8 @@ impl Settings {
         }
         Ok(Self {
             database_url: database_url()?,
+            database_schema: database_schema()?,
+            migrate: true,
             amqp: AmqpSettings::from_env()?,
             log: LogSettings::from_env()?,
             max_attempts,
@@ -139,6 +148,21 @@ fn admin_token() -> Result<Option<AdminToken>, ConfigError> {
         .map_err(|e| ConfigError::new("ADMIN_TOKEN", e))
 }
 
+/// `DATABASE_SCHEMA` (default `clerk`), checked.
+pub fn database_schema() -> Result<String, ConfigError> {
+    let schema = config::string("DATABASE_SCHEMA", shared::db::DEFAULT_SCHEMA)?;
+    if !shared::db::is_valid_schema_name(&schema) {
+        return Err(ConfigError::new(
+            "DATABASE_SCHEMA",
+            format!(
+                "= {schema:?} is not a lower-case SQL identifier (letters, digits and _, \
+                 not starting with a digit or pg_, at most 63 bytes)"
+            ),
+        ));
+    }
+    Ok(schema)
+}
+
 /// `DATABASE_URL`, checked.
 pub fn database_url() -> Result<String, ConfigError> {
     let url = config::string(
@@ -162,6 +186,8 @@ mod tests {
     fn debug_hides_passwords() {
         let settings = Settings {
             database_url: "postgres://app:pg-hunter2@db/clerk?password=pg-hunter3".into(),
+            database_schema: "clerk".into(),
+            migrate: true,
             amqp: AmqpSettings {
                 nodes: config::AmqpNodes::parse(
                     "amqp://app:mq-hunter2@rabbit/%2f,amqp://app:mq-hunter4@rabbit2/%2f",

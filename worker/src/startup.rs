@@ -16,23 +16,85 @@ use crate::{
     settings::Settings,
 };
 
-/// Creates the database if needed and runs the migrations, waiting for Postgres to
-/// come up (as it may, right after `docker compose up`) for up to `patience`.
-pub async fn migrate(database_url: &str, patience: Duration) -> anyhow::Result<Vec<String>> {
+/// Creates the database and the schema if needed and runs the migrations, waiting
+/// for Postgres to come up (as it may, right after `docker compose up`) for up to
+/// `patience`. Any other error (a role without the right to create the schema, a
+/// transaction pooler, a migration that fails) ends it at once.
+pub async fn migrate(
+    database_url: &str,
+    schema: &str,
+    patience: Duration,
+) -> anyhow::Result<db::Migrated> {
     let deadline = tokio::time::Instant::now() + patience;
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
-        let url = database_url.to_owned();
-        let result = tokio::task::spawn_blocking(move || db::migrate(&url))
+        let (url, s) = (database_url.to_owned(), schema.to_owned());
+        let result = tokio::task::spawn_blocking(move || db::migrate(&url, &s))
             .await
             .context("migration task failed")?;
         match result {
-            Ok(applied) => return Ok(applied),
-            Err(e) if tokio::time::Instant::now() < deadline => {
+            Ok(done) => {
+                if done.created_schema {
+                    info!(schema, "database schema created");
+                }
+                if !done.moved_from_public.is_empty() {
+                    warn!(
+                        schema,
+                        moved = ?done.moved_from_public,
+                        "an install from before DATABASE_SCHEMA: its tables were moved from public into the schema (the app now reads them as {schema}.users and so on)"
+                    );
+                }
+                return Ok(done);
+            }
+            Err(e)
+                if e.downcast_ref::<db::Unreachable>().is_some()
+                    && tokio::time::Instant::now() < deadline =>
+            {
                 warn!(error = %format!("{e:#}"), "cannot migrate yet; retrying");
                 tokio::time::sleep(backoff.next_wait()).await;
             }
-            Err(e) => return Err(e).context("could not migrate the database (check DATABASE_URL)"),
+            Err(e) => return Err(e).context("could not migrate the database"),
+        }
+    }
+}
+
+/// For `worker run --no-migrate`: checks the connection keeps a session and the
+/// schema has every migration this build embeds, waiting for Postgres to come up
+/// for up to `patience`.
+pub async fn check_migrated(
+    database_url: &str,
+    schema: &str,
+    patience: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
+    loop {
+        let (url, s) = (database_url.to_owned(), schema.to_owned());
+        let result = tokio::task::spawn_blocking(move || {
+            db::check_session(&url, &s)?;
+            db::pending_migrations(&url, &s)
+        })
+        .await
+        .context("migration check failed")?;
+        match result {
+            Ok(pending) if pending.is_empty() => {
+                info!(schema, "--no-migrate: the schema has every migration");
+                return Ok(());
+            }
+            Ok(pending) => anyhow::bail!(
+                "schema \"{schema}\" lacks {} migration(s) of this build ({}): run `worker migrate` \
+                 as the owner role, then start the worker again",
+                pending.len(),
+                pending.join(", ")
+            ),
+            Err(e)
+                if e.downcast_ref::<db::Unreachable>().is_some()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                warn!(error = %format!("{e:#}"), "cannot check the schema yet; retrying");
+                tokio::time::sleep(backoff.next_wait()).await;
+            }
+            Err(e) => return Err(e).context("could not check the database"),
         }
     }
 }
@@ -52,11 +114,25 @@ pub struct Worker {
 impl Worker {
     /// Migrates, starts the metrics server and the consumer.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
-        let applied = migrate(&settings.database_url, Duration::from_secs(60)).await?;
-        if applied.is_empty() {
-            info!("database schema up to date: no migration pending");
+        if settings.migrate {
+            let done = migrate(
+                &settings.database_url,
+                &settings.database_schema,
+                Duration::from_secs(60),
+            )
+            .await?;
+            if done.applied.is_empty() {
+                info!("database schema up to date: no migration pending");
+            } else {
+                info!(migrations = ?done.applied, "database migrated");
+            }
         } else {
-            info!(migrations = ?applied, "database migrated");
+            check_migrated(
+                &settings.database_url,
+                &settings.database_schema,
+                Duration::from_secs(60),
+            )
+            .await?;
         }
         // One connection per batch in flight, and one to tell an outage from an error.
         let pool_size = settings.db_pool_size.max(
@@ -64,7 +140,7 @@ impl Worker {
                 .unwrap_or(u32::MAX)
                 .saturating_add(1),
         );
-        let pool = db::pool(&settings.database_url, pool_size)?;
+        let pool = db::pool(&settings.database_url, &settings.database_schema, pool_size)?;
         let metrics = Metrics::new();
         let admin = admin_state(&settings, &pool);
         let probe = endpoints::DatabaseProbe::new(settings.database_url.clone());

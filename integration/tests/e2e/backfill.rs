@@ -57,7 +57,7 @@ pub(crate) fn membership(
 }
 
 pub(crate) fn pool(db: &TestDb) -> shared::db::PgPool {
-    shared::db::pool(&db.url, 2).expect("pool")
+    shared::db::pool(&db.url, shared::db::DEFAULT_SCHEMA, 2).expect("pool")
 }
 
 /// Applies a Backend API object as a webhook would have, before the backfill.

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use diesel::{prelude::*, sql_query, sql_types::BigInt, Connection, PgConnection};
+use diesel::{prelude::*, sql_query, sql_types::BigInt, Connection};
 use integration::{event, unique, Options, TestApp, TestDb};
 use serde_json::Value;
 use shared::event::Envelope;
@@ -153,7 +153,7 @@ pub(crate) async fn interleave(
     let done = second_done.clone();
     let url_b = url.clone();
     let b = std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url_b).expect("connection");
+        let mut conn = integration::database::connect(&url_b);
         applied_rx.recv().expect("first applied");
         let outcome = conn
             .transaction(|c| apply_event(c, &second))
@@ -162,8 +162,8 @@ pub(crate) async fn interleave(
         outcome
     });
     let a = std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url).expect("connection");
-        let mut watcher = PgConnection::establish(&url).expect("connection");
+        let mut conn = integration::database::connect(&url);
+        let mut watcher = integration::database::connect(&url);
         conn.transaction(|c| {
             let outcome = apply_event(c, &first)?;
             applied_tx.send(()).expect("second waits");
@@ -282,7 +282,7 @@ async fn batches_built_to_cross_never_deadlock() {
         }
         let url = db.url.clone();
         tokio::task::spawn_blocking(move || {
-            let mut c = PgConnection::establish(&url).expect("connection");
+            let mut c = integration::database::connect(&url);
             for r in apply_batch(&mut c, &setup).expect("setup batch") {
                 r.expect("setup event");
             }
@@ -306,7 +306,7 @@ async fn batches_built_to_cross_never_deadlock() {
             let url = db.url.clone();
             let barrier = barrier.clone();
             tokio::task::spawn_blocking(move || {
-                let mut c = PgConnection::establish(&url).expect("connection");
+                let mut c = integration::database::connect(&url);
                 barrier.wait();
                 apply_batch(&mut c, &events)
             })

@@ -15,6 +15,7 @@ mod notify;
 mod objects;
 mod ordering;
 mod organizations;
+mod own_schema;
 mod prune;
 mod reconcile;
 mod refused;

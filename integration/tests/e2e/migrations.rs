@@ -13,17 +13,17 @@ struct Column {
     line: String,
 }
 
-/// Every table, column, type, nullability, default and index of the public schema,
+/// Every table, column, type, nullability, default and index of our schema,
 /// as sorted lines, without diesel's own bookkeeping.
 fn schema(c: &mut PgConnection) -> Vec<String> {
     let mut lines: Vec<String> = sql_query(
         "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable \
                 || ' ' || coalesce(column_default, '') AS line \
          FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+         WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations' \
          UNION ALL \
          SELECT indexdef FROM pg_indexes \
-         WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'",
+         WHERE schemaname = current_schema() AND tablename <> '__diesel_schema_migrations'",
     )
     .load::<Column>(c)
     .expect("schema readable")

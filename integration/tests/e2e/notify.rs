@@ -17,7 +17,7 @@ use crate::T0;
 async fn listen(url: &str) -> PgConnection {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url).expect("database reachable");
+        let mut conn = integration::database::connect(&url);
         sql_query("LISTEN clerk_sync")
             .execute(&mut conn)
             .expect("LISTEN");
@@ -155,7 +155,7 @@ async fn listen_text(url: &str) -> String {
     let url = url.to_owned();
     let body = serde_json::to_vec(&event("user.deleted", "user_nt_2", T0)).expect("json");
     tokio::task::spawn_blocking(move || {
-        let mut c = PgConnection::establish(&url).expect("database reachable");
+        let mut c = integration::database::connect(&url);
         let p = EventToApply::from_envelope(
             "msg_nt_text",
             Envelope::parse(&body).expect("envelope"),

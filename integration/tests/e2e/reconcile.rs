@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use diesel::{prelude::*, PgConnection};
+use diesel::prelude::*;
 use integration::{binary, wait_for, TestDb};
 use serde_json::Value;
 use worker::{
@@ -35,7 +35,7 @@ fn users_only(dry_run: bool) -> Options {
 /// Applies a Backend API object as a webhook would, on a connection of its own
 /// (blocking: for hooks, which run on the fake server's thread).
 fn webhook_now(url: &str, kind: ObjectKind, object: &Value) -> Outcome {
-    let mut conn = PgConnection::establish(url).expect("database reachable");
+    let mut conn = integration::database::connect(url);
     let (change, subject) =
         object_change(kind, object.as_object().expect("an object")).expect("valid object");
     apply_object(&mut conn, &change, subject.as_deref()).expect("applies")

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use diesel::{connection::SimpleConnection, Connection, PgConnection};
+use diesel::connection::SimpleConnection;
 use integration::{event, metric, wait_for, Options, TestApp};
 use worker::pg_errors::ErrorClass;
 
@@ -14,7 +14,7 @@ use crate::T0;
 async fn class_of(url: &str, sql: &'static str) -> (Option<String>, ErrorClass) {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url).expect("connects");
+        let mut conn = integration::database::connect(&url);
         let err = conn.batch_execute(sql).expect_err("the statement fails");
         let state = match &err {
             diesel::result::Error::DatabaseError(_, info) => info.sql_state().map(str::to_owned),

@@ -1029,8 +1029,8 @@ async fn a_batch_that_exhausts_the_lock_table_is_applied_event_by_event() {
         let url = url.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                use diesel::{Connection, RunQueryDsl};
-                let mut conn = diesel::PgConnection::establish(&url).ok()?;
+                use diesel::RunQueryDsl;
+                let mut conn = shared::db::connect(&url, shared::db::DEFAULT_SCHEMA).ok()?;
                 #[derive(diesel::QueryableByName)]
                 struct N {
                     #[diesel(sql_type = diesel::sql_types::BigInt)]

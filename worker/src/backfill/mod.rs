@@ -60,6 +60,8 @@ use crate::{
 #[derive(Clone)]
 pub struct ClerkApiSettings {
     pub database_url: String,
+    /// `DATABASE_SCHEMA`.
+    pub database_schema: String,
     /// `CLERK_API_URL`.
     pub api_url: String,
     secret_key: String,
@@ -69,6 +71,7 @@ impl fmt::Debug for ClerkApiSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClerkApiSettings")
             .field("database_url", &config::redact_url(&self.database_url))
+            .field("database_schema", &self.database_schema)
             .field("api_url", &self.api_url)
             .field("secret_key", &"<redacted>")
             .finish()
@@ -101,6 +104,7 @@ impl ClerkApiSettings {
         let database_url = crate::settings::database_url()?;
         Ok(Self {
             database_url,
+            database_schema: crate::settings::database_schema()?,
             api_url,
             secret_key,
         })
@@ -691,6 +695,7 @@ mod tests {
     fn settings_do_not_show_the_key() {
         let s = ClerkApiSettings {
             database_url: "postgres://u:pw@h/db".into(),
+            database_schema: "clerk".into(),
             api_url: DEFAULT_API_URL.into(),
             secret_key: "sk_test_hidden".into(),
         };
