@@ -339,7 +339,7 @@ async fn rules_and_dashboard_name_only_metrics_the_binaries_export() {
     // (empty) fake Clerk.
     let clerk = FakeClerk::start(Clerk::default());
     let metrics = worker::reconcile::Metrics::new();
-    let pool = shared::db::pool(&app.db.url, 2).expect("pool");
+    let pool = shared::db::pool(&app.db.url, shared::db::DEFAULT_SCHEMA, 2).expect("pool");
     let options = worker::reconcile::Options {
         kinds: worker::backfill::Kinds::all().with_all_objects(true),
         dry_run: false,
