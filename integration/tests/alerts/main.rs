@@ -408,6 +408,7 @@ async fn rules_and_dashboard_name_only_metrics_the_binaries_export() {
         "clerk_sync_worker_events_total",
         "clerk_sync_worker_lag_seconds_bucket",
         "clerk_sync_worker_database_up",
+        "clerk_sync_worker_oldest_in_hand_seconds",
         "clerk_sync_receiver_requests_total",
         "clerk_sync_reconcile_runs_total",
         "clerk_sync_reconcile_last_success_timestamp_seconds",
@@ -417,4 +418,45 @@ async fn rules_and_dashboard_name_only_metrics_the_binaries_export() {
             "{m} is named by a rule or a panel: {named:?}"
         );
     }
+}
+
+/// `clerk_sync_worker_oldest_in_hand_seconds` (ClerkSyncWorkerBatchStuck): while a
+/// batch waits in Postgres (here on a table lock the test holds), the worker exports
+/// the age of its event; once the batch is done, 0 again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_held_in_postgres_shows_as_the_oldest_event_in_hand() {
+    let app = TestApp::spawn(Options::default()).await;
+    let in_hand =
+        |text: &str| integration::metric(text, "clerk_sync_worker_oldest_in_hand_seconds", &[]);
+    assert_eq!(
+        in_hand(&app.worker_metrics(0).await),
+        0.0,
+        "nothing in hand"
+    );
+
+    let (client, connection) = tokio_postgres::connect(&app.db.url, tokio_postgres::NoTls)
+        .await
+        .expect("Postgres");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE {}.webhook_events IN ACCESS EXCLUSIVE MODE",
+            shared::db::DEFAULT_SCHEMA
+        ))
+        .await
+        .expect("the lock");
+    let id = format!("user_{}", unique());
+    let svix_id = app
+        .post(&integration::event("user.created", &id, integration::T0))
+        .await;
+    wait_for("the batch in hand", Duration::from_secs(20), || async {
+        (in_hand(&app.worker_metrics(0).await) > 0.0).then_some(())
+    })
+    .await;
+    client.batch_execute("COMMIT").await.expect("unlocked");
+    assert_eq!(app.wait_recorded(&svix_id).await, "applied");
+    wait_for("nothing in hand", Duration::from_secs(20), || async {
+        (in_hand(&app.worker_metrics(0).await) == 0.0).then_some(())
+    })
+    .await;
 }
