@@ -28,7 +28,7 @@ pub const DEFAULT_SCHEMA: &str = "clerk";
 /// schema by [`migrate`] for an install from before the schema existed. A test
 /// (`integration/tests/e2e/own_schema.rs`) checks that this leaves nothing of ours in
 /// `public`.
-const OUR_TABLES: [&str; 13] = [
+const OUR_TABLES: [&str; 14] = [
     "__diesel_schema_migrations",
     "users",
     "organizations",
@@ -42,6 +42,7 @@ const OUR_TABLES: [&str; 13] = [
     "billing_subscriptions",
     "billing_subscription_items",
     "erased_identifiers",
+    "billing_payment_attempts",
 ];
 const OUR_FUNCTIONS: [&str; 1] = ["clerk_sync_notify()"];
 

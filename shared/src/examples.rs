@@ -82,6 +82,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../fixtures/clerk/subscriptionItem.active.json"),
     ),
     (
+        "paymentAttempt.created",
+        include_str!("../fixtures/clerk/paymentAttempt.created.json"),
+    ),
+    (
         "session.created",
         include_str!("../fixtures/clerk/session.created.json"),
     ),
@@ -164,6 +168,11 @@ pub const STATUS_EVENTS: &[(&str, &str, Option<&str>)] = &[
         "subscriptionItem.active",
         None,
     ),
+    (
+        "paymentAttempt.updated",
+        "paymentAttempt.created",
+        Some("paid"),
+    ),
 ];
 
 /// Every event type with an example: [`EXAMPLES`] and [`STATUS_EVENTS`].
@@ -219,6 +228,7 @@ pub fn fresh_id(event_type: &str, unique: &str) -> String {
         "waitlistEntry" => "wle",
         "subscription" => "csub",
         "subscriptionItem" => "csubi",
+        "paymentAttempt" => "cpayatt",
         "session" => "sess",
         _ => "obj",
     };

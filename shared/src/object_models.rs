@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::schema::{
-    billing_subscription_items, billing_subscriptions, organization_domains,
-    organization_invitations, permissions, roles, waitlist_entries,
+    billing_payment_attempts, billing_subscription_items, billing_subscriptions,
+    organization_domains, organization_invitations, permissions, roles, waitlist_entries,
 };
 
 #[derive(Debug, Clone, Insertable)]
@@ -103,6 +103,24 @@ pub struct NewBillingSubscriptionItem {
     pub status: Option<String>,
     pub payer_user_id: Option<String>,
     pub payer_organization_id: Option<String>,
+    pub data: Option<Value>,
+    pub clerk_created_at: Option<DateTime<Utc>>,
+    pub clerk_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = billing_payment_attempts)]
+pub struct NewBillingPaymentAttempt {
+    pub id: String,
+    pub status: Option<String>,
+    pub payer_user_id: Option<String>,
+    pub payer_organization_id: Option<String>,
+    /// In the currency's minor unit.
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
     pub data: Option<Value>,
     pub clerk_created_at: Option<DateTime<Utc>>,
     pub clerk_updated_at: DateTime<Utc>,

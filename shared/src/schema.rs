@@ -1,6 +1,24 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    billing_payment_attempts (id) {
+        id -> Text,
+        status -> Nullable<Text>,
+        payer_user_id -> Nullable<Text>,
+        payer_organization_id -> Nullable<Text>,
+        amount -> Nullable<Int8>,
+        currency -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        data -> Nullable<Jsonb>,
+        clerk_created_at -> Nullable<Timestamptz>,
+        clerk_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     billing_subscription_items (id) {
         id -> Text,
         subscription_id -> Nullable<Text>,
@@ -178,6 +196,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    billing_payment_attempts,
     billing_subscription_items,
     billing_subscriptions,
     erased_identifiers,

@@ -5,6 +5,7 @@ mod acks;
 mod backfill;
 mod batching;
 mod binaries;
+mod catalogue;
 mod chaos;
 mod convergence;
 mod dead_letters;

@@ -41,6 +41,11 @@ pub fn drop_links(kind: &str, data: &mut Map<String, Value>) {
                 invitation.remove("url");
             }
         }
+        // Card details (brand, last four digits, expiry, wallet): not ours to keep.
+        "paymentAttempt" => {
+            data.remove("payment_source");
+            data.remove("payment_method");
+        }
         _ => {}
     }
 }

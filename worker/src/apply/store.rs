@@ -421,6 +421,11 @@ pub fn lock_cascade_rows(conn: &mut PgConnection, deletes: &Deletes) -> QueryRes
             "payer_user_id = ANY($2)",
         ),
         lock(
+            Family::PaymentAttempt.table(),
+            "id",
+            "payer_user_id = ANY($2)",
+        ),
+        lock(
             "webhook_events",
             "svix_id",
             "subject_user_ids && $2 AND payload IS NOT NULL",

@@ -1,6 +1,7 @@
 //! The other objects Clerk sends, beside users, organizations and memberships:
 //! organization invitations and domains, roles, permissions, waitlist entries,
-//! billing subscriptions and subscription items (DESIGN.md §4 and §5).
+//! billing subscriptions, subscription items and payment attempts (DESIGN.md §4 and
+//! §5).
 //!
 //! Each family has a table of the same shape, and the same rules as the first three:
 //! creates, updates and status changes (`organizationInvitation.accepted`,
@@ -21,8 +22,8 @@ pub mod store;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shared::object_models::{
-    NewBillingSubscription, NewBillingSubscriptionItem, NewDomain, NewInvitation, NewPermission,
-    NewRole, NewWaitlistEntry,
+    NewBillingPaymentAttempt, NewBillingSubscription, NewBillingSubscriptionItem, NewDomain,
+    NewInvitation, NewPermission, NewRole, NewWaitlistEntry,
 };
 
 pub use parse::{object_change, prepare};
@@ -37,10 +38,11 @@ pub enum Family {
     WaitlistEntry,
     Subscription,
     SubscriptionItem,
+    PaymentAttempt,
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 8] = [
         Family::Invitation,
         Family::Domain,
         Family::Role,
@@ -48,6 +50,7 @@ impl Family {
         Family::WaitlistEntry,
         Family::Subscription,
         Family::SubscriptionItem,
+        Family::PaymentAttempt,
     ];
 
     /// The table its rows live in.
@@ -60,6 +63,7 @@ impl Family {
             Self::WaitlistEntry => "waitlist_entries",
             Self::Subscription => "billing_subscriptions",
             Self::SubscriptionItem => "billing_subscription_items",
+            Self::PaymentAttempt => "billing_payment_attempts",
         }
     }
 
@@ -79,6 +83,7 @@ impl Family {
             Self::WaitlistEntry => "waitlistEntry",
             Self::Subscription => "subscription",
             Self::SubscriptionItem => "subscriptionItem",
+            Self::PaymentAttempt => "paymentAttempt",
         }
     }
 
@@ -99,6 +104,13 @@ impl Family {
                 "payer_user_id",
                 "payer_organization_id",
             ],
+            Self::PaymentAttempt => &[
+                "status",
+                "payer_user_id",
+                "payer_organization_id",
+                "amount",
+                "currency",
+            ],
         }
     }
 
@@ -113,7 +125,7 @@ impl Family {
             Self::Permission => &["v1", "organization_permissions"],
             Self::WaitlistEntry => &["v1", "waitlist_entries"],
             Self::SubscriptionItem => &["v1", "billing", "subscription_items"],
-            Self::Subscription => return None,
+            Self::Subscription | Self::PaymentAttempt => return None,
         })
     }
 }
@@ -134,6 +146,7 @@ pub enum ObjectChange {
     WaitlistEntry(NewWaitlistEntry),
     Subscription(NewBillingSubscription),
     SubscriptionItem(NewBillingSubscriptionItem),
+    PaymentAttempt(NewBillingPaymentAttempt),
     /// A `*.deleted` (or an object Clerk no longer has): the row becomes a tombstone
     /// like a user's: `data` is `stub` (`{object, id, deleted}`), the other columns
     /// are cleared ([`Family::cleared_by_tombstone`]), `deleted_at` is set and the
@@ -157,6 +170,7 @@ impl ObjectChange {
             Self::WaitlistEntry(_) => Family::WaitlistEntry,
             Self::Subscription(_) => Family::Subscription,
             Self::SubscriptionItem(_) => Family::SubscriptionItem,
+            Self::PaymentAttempt(_) => Family::PaymentAttempt,
             Self::Tombstone { family, .. } => *family,
         }
     }
@@ -170,6 +184,7 @@ impl ObjectChange {
             Self::WaitlistEntry(r) => &r.id,
             Self::Subscription(r) => &r.id,
             Self::SubscriptionItem(r) => &r.id,
+            Self::PaymentAttempt(r) => &r.id,
             Self::Tombstone { id, .. } => id,
         }
     }
@@ -188,6 +203,7 @@ impl ObjectChange {
             Self::WaitlistEntry(r) => r.clerk_updated_at,
             Self::Subscription(r) => r.clerk_updated_at,
             Self::SubscriptionItem(r) => r.clerk_updated_at,
+            Self::PaymentAttempt(r) => r.clerk_updated_at,
             Self::Tombstone { at, .. } => *at,
         }
     }
@@ -220,6 +236,7 @@ impl ObjectChange {
         match self {
             Self::Subscription(r) => r.payer_user_id.as_deref(),
             Self::SubscriptionItem(r) => r.payer_user_id.as_deref(),
+            Self::PaymentAttempt(r) => r.payer_user_id.as_deref(),
             _ => None,
         }
     }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use shared::object_models::{
-    NewBillingSubscription, NewBillingSubscriptionItem, NewDomain, NewInvitation, NewPermission,
-    NewRole, NewWaitlistEntry,
+    NewBillingPaymentAttempt, NewBillingSubscription, NewBillingSubscriptionItem, NewDomain,
+    NewInvitation, NewPermission, NewRole, NewWaitlistEntry,
 };
 
 use super::{Family, ObjectChange};
@@ -62,7 +62,7 @@ fn upsert(
             organization_id: Some(organization_id(&data)?),
             email_address: string(&data, "email_address"),
             role: string(&data, "role"),
-            status: string(&data, "status"),
+            status: status(&data),
             data: Some(Value::Object(data)),
             clerk_created_at: created_at,
             clerk_updated_at: updated_at,
@@ -103,7 +103,7 @@ fn upsert(
         Family::WaitlistEntry => ObjectChange::WaitlistEntry(NewWaitlistEntry {
             id,
             email_address: string(&data, "email_address"),
-            status: string(&data, "status"),
+            status: status(&data),
             data: Some(Value::Object(data)),
             clerk_created_at: created_at,
             clerk_updated_at: updated_at,
@@ -113,7 +113,7 @@ fn upsert(
             let (payer_user_id, payer_organization_id) = payer(&data);
             ObjectChange::Subscription(NewBillingSubscription {
                 id,
-                status: string(&data, "status"),
+                status: status(&data),
                 payer_user_id,
                 payer_organization_id,
                 data: Some(Value::Object(data)),
@@ -133,9 +133,27 @@ fn upsert(
                         .and_then(Value::as_str)
                         .map(str::to_owned)
                 }),
-                status: string(&data, "status"),
+                status: status(&data),
                 payer_user_id,
                 payer_organization_id,
+                data: Some(Value::Object(data)),
+                clerk_created_at: created_at,
+                clerk_updated_at: updated_at,
+                deleted_at: None,
+            })
+        }
+        Family::PaymentAttempt => {
+            let (payer_user_id, payer_organization_id) = payer(&data);
+            let (amount, currency) = amount(&data);
+            ObjectChange::PaymentAttempt(NewBillingPaymentAttempt {
+                id,
+                status: status(&data),
+                payer_user_id,
+                payer_organization_id,
+                amount,
+                currency,
+                paid_at: time(&data, "paid_at"),
+                failed_at: time(&data, "failed_at"),
                 data: Some(Value::Object(data)),
                 clerk_created_at: created_at,
                 clerk_updated_at: updated_at,
@@ -159,6 +177,51 @@ fn domain_verified(data: &Map<String, Value>) -> bool {
         .and_then(|v| v.get("status"))
         .and_then(Value::as_str)
         == Some("verified")
+}
+
+/// `data.status`, with Clerk's two spellings of one status made one: camelCase
+/// (`pastDue`, as in the event type `subscriptionItem.pastDue`) is stored as the
+/// snake_case the objects use (`past_due`).
+fn status(data: &Map<String, Value>) -> Option<String> {
+    string(data, "status").map(|s| snake_case(&s))
+}
+
+fn snake_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A payment attempt's amount, in the currency's minor unit, and its currency:
+/// `amount` (`{"amount": 1999, "currency": "USD"}`, or a bare number), else
+/// `totals.grand_total`.
+fn amount(data: &Map<String, Value>) -> (Option<i64>, Option<String>) {
+    let of = |v: &Value| match v {
+        Value::Number(n) => Some((n.as_i64(), None)),
+        Value::Object(o) => Some((
+            o.get("amount").and_then(Value::as_i64),
+            o.get("currency").and_then(Value::as_str).map(str::to_owned),
+        )),
+        _ => None,
+    };
+    data.get("amount")
+        .and_then(of)
+        .filter(|(a, _)| a.is_some())
+        .or_else(|| {
+            data.get("totals")
+                .and_then(|t| t.get("grand_total"))
+                .and_then(of)
+        })
+        .unwrap_or((None, None))
 }
 
 /// `payer.user_id` and `payer.organization_id` of a billing object.
@@ -242,5 +305,51 @@ mod tests {
         };
         assert_eq!(i.plan_id.as_deref(), Some("cplan_1"));
         assert_eq!(subject.as_deref(), Some("user_1"));
+    }
+
+    #[test]
+    fn both_spellings_of_past_due_are_one_status() {
+        for spelling in ["pastDue", "past_due"] {
+            let (c, _) = prepare(
+                "subscription.pastDue",
+                map(json!({"id": "csub_1", "updated_at": 1, "status": spelling})),
+                Utc::now,
+            )
+            .expect("a family")
+            .expect("valid");
+            let ObjectChange::Subscription(s) = c else {
+                panic!("not a subscription")
+            };
+            assert_eq!(s.status.as_deref(), Some("past_due"), "{spelling}");
+        }
+    }
+
+    #[test]
+    fn a_payment_attempt_keeps_its_amount_and_loses_its_card() {
+        let (c, subject) = prepare(
+            "paymentAttempt.updated",
+            map(
+                json!({"id": "cpayatt_1", "object": "commerce_payment_attempt",
+                "updated_at": 2, "created_at": 1, "status": "paid", "paid_at": 2,
+                "amount": {"amount": 1999, "currency": "USD", "amount_formatted": "19.99"},
+                "payer": {"user_id": "user_1", "email": "a@example.org"},
+                "payment_source": {"card_type": "visa", "last4": "4242", "expiry_year": 2030}}),
+            ),
+            Utc::now,
+        )
+        .expect("a family")
+        .expect("valid");
+        let ObjectChange::PaymentAttempt(p) = c else {
+            panic!("not a payment attempt")
+        };
+        assert_eq!((p.amount, p.currency.as_deref()), (Some(1999), Some("USD")));
+        assert_eq!(p.status.as_deref(), Some("paid"));
+        assert!(p.paid_at.is_some());
+        assert_eq!(subject.as_deref(), Some("user_1"));
+        let text = p.data.expect("data").to_string();
+        assert!(
+            !text.contains("4242") && !text.contains("payment_source"),
+            "{text}"
+        );
     }
 }

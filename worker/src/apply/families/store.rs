@@ -11,8 +11,9 @@ use diesel::{
 };
 use serde_json::Value;
 use shared::schema::{
-    billing_subscription_items, billing_subscriptions, organization_domains,
-    organization_invitations, organizations, permissions, roles, waitlist_entries,
+    billing_payment_attempts, billing_subscription_items, billing_subscriptions,
+    organization_domains, organization_invitations, organizations, permissions, roles,
+    waitlist_entries,
 };
 
 use super::{Family, ObjectChange};
@@ -122,6 +123,20 @@ pub fn apply(conn: &mut PgConnection, change: &ObjectChange) -> QueryResult<Outc
                 status,
                 payer_user_id,
                 payer_organization_id
+            ]
+        )?,
+        ObjectChange::PaymentAttempt(r) => upsert!(
+            conn,
+            billing_payment_attempts,
+            r,
+            [
+                status,
+                payer_user_id,
+                payer_organization_id,
+                amount,
+                currency,
+                paid_at,
+                failed_at
             ]
         )?,
         ObjectChange::Tombstone {
@@ -248,7 +263,11 @@ struct IdData {
 /// Erases a deleted user's personal data from the billing rows they pay for (the
 /// payer's name, email address and picture in `data`). Rows are locked in id order.
 pub fn erase_payer_data(conn: &mut PgConnection, user_id: &str) -> QueryResult<()> {
-    for family in [Family::Subscription, Family::SubscriptionItem] {
+    for family in [
+        Family::Subscription,
+        Family::SubscriptionItem,
+        Family::PaymentAttempt,
+    ] {
         let table = family.table();
         let rows: Vec<IdData> = sql_query(format!(
             "SELECT id, data FROM {table} WHERE payer_user_id = $1 ORDER BY id FOR UPDATE"
