@@ -7,6 +7,7 @@ pub mod chaos;
 pub mod database;
 pub mod fake_clerk;
 pub mod pgbouncer;
+pub mod promql;
 pub mod services;
 pub mod tls;
 pub mod wait_for_user;

@@ -2,6 +2,18 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
+/// Every `outcome` of `clerk_sync_receiver_requests_total`. Each series exists from
+/// start-up at 0, so that `rate()` and `increase()` see the first 401 or 503 too (a
+/// series born at 1 shows no increase) and an alert can name any of them.
+pub const OUTCOMES: [&str; 6] = [
+    "accepted",
+    "bad_request",
+    "unauthorized",
+    "too_large",
+    "unsupported_encoding",
+    "unavailable",
+];
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -86,6 +98,9 @@ impl Metrics {
                 Box::new(rejected_dropped.clone()),
             ],
         );
+        for outcome in OUTCOMES {
+            requests.with_label_values(&[outcome]);
+        }
         let accepted = requests.with_label_values(&["accepted"]);
         Self {
             registry,
@@ -109,5 +124,24 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_is_exported_at_zero_from_the_start() {
+        let text = Metrics::new().render();
+        for outcome in OUTCOMES {
+            let line = format!("clerk_sync_receiver_requests_total{{outcome=\"{outcome}\"}} 0");
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_outcomes_named_elsewhere_are_among_them() {
+        assert!(OUTCOMES.contains(&crate::encoding::OUTCOME));
     }
 }

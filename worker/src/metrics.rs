@@ -1,6 +1,17 @@
 //! Worker metrics, Prometheus text format, names prefixed `clerk_sync_`.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use chrono::{DateTime, Utc};
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -18,6 +29,58 @@ pub struct Metrics {
     /// Transactions run again at once because they lost a race (deadlock or
     /// serialization failure); no attempt is charged for those.
     pub reruns: IntCounter,
+    /// The batches being applied now, with the receive time of each one's oldest
+    /// event: `clerk_sync_worker_oldest_in_hand_seconds`.
+    pub in_hand: InHand,
+    oldest_in_hand: Gauge,
+}
+
+/// The batches a worker is applying now (from decoding to the last ack, waits for
+/// Postgres included), each with the receive time of its oldest event. Clones share
+/// them.
+#[derive(Clone, Default)]
+pub struct InHand {
+    next: Arc<AtomicU64>,
+    batches: Arc<Mutex<HashMap<u64, DateTime<Utc>>>>,
+}
+
+/// A batch in hand; it leaves [`InHand`] when dropped, however its work ends.
+pub struct Held {
+    id: u64,
+    batches: Arc<Mutex<HashMap<u64, DateTime<Utc>>>>,
+}
+
+impl InHand {
+    /// Records a batch whose oldest event was received at `oldest` (nothing if no
+    /// event carries a receive time).
+    pub fn hold(&self, oldest: Option<DateTime<Utc>>) -> Held {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some(at) = oldest {
+            let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            batches.insert(id, at);
+        }
+        Held {
+            id,
+            batches: self.batches.clone(),
+        }
+    }
+
+    /// Seconds from the receipt of the oldest event in hand to `now`; 0 when none.
+    pub fn oldest_age(&self, now: DateTime<Utc>) -> f64 {
+        let batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+        batches
+            .values()
+            .min()
+            .map(|at| (now - *at).num_milliseconds().max(0) as f64 / 1e3)
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+        batches.remove(&self.id);
+    }
 }
 
 impl Metrics {
@@ -67,6 +130,11 @@ impl Metrics {
             "Transactions run again at once after a deadlock or serialization failure.",
         )
         .expect("valid metric");
+        let oldest_in_hand = Gauge::new(
+            "clerk_sync_worker_oldest_in_hand_seconds",
+            "Age (since the receiver accepted it) of the oldest event in the batches being applied; 0 when none.",
+        )
+        .expect("valid metric");
         shared::metrics::register(
             &registry,
             vec![
@@ -76,6 +144,7 @@ impl Metrics {
                 Box::new(consumer_connected.clone()),
                 Box::new(database_up.clone()),
                 Box::new(reruns.clone()),
+                Box::new(oldest_in_hand.clone()),
             ],
         );
         Self {
@@ -86,6 +155,8 @@ impl Metrics {
             consumer_connected,
             database_up,
             reruns,
+            in_hand: InHand::default(),
+            oldest_in_hand,
         }
     }
 
@@ -94,6 +165,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        self.oldest_in_hand.set(self.in_hand.oldest_age(Utc::now()));
         shared::metrics::render(&self.registry)
     }
 }
@@ -101,5 +173,50 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("a valid time")
+    }
+
+    #[test]
+    fn the_oldest_batch_in_hand_counts_until_it_is_dropped() {
+        let in_hand = InHand::default();
+        assert_eq!(in_hand.oldest_age(at(100)), 0.0, "nothing in hand");
+        let newer = in_hand.hold(Some(at(90)));
+        let older = in_hand.hold(Some(at(40)));
+        let untimed = in_hand.hold(None);
+        assert_eq!(in_hand.oldest_age(at(100)), 60.0);
+        drop(older);
+        assert_eq!(in_hand.oldest_age(at(100)), 10.0, "the next oldest");
+        drop(untimed);
+        assert_eq!(in_hand.oldest_age(at(100)), 10.0);
+        assert_eq!(in_hand.oldest_age(at(80)), 0.0, "never negative");
+        drop(newer);
+        assert_eq!(in_hand.oldest_age(at(100)), 0.0);
+    }
+
+    #[test]
+    fn the_gauge_is_exported_and_follows_what_is_in_hand() {
+        let m = Metrics::new();
+        assert!(m
+            .render()
+            .lines()
+            .any(|l| l == "clerk_sync_worker_oldest_in_hand_seconds 0"));
+        let _held = m
+            .in_hand
+            .hold(Some(Utc::now() - chrono::Duration::minutes(20)));
+        let text = m.render();
+        let value: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("clerk_sync_worker_oldest_in_hand_seconds "))
+            .and_then(|v| v.parse().ok())
+            .expect("the gauge");
+        assert!(value >= 1200.0, "{value}");
     }
 }

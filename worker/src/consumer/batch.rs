@@ -54,6 +54,11 @@ impl Consumer {
             }
             infos.push(info);
         }
+        // In hand until this returns (its acks included), however it ends.
+        let _in_hand = self
+            .metrics
+            .in_hand
+            .hold(events.iter().filter_map(|e| e.received_at).min());
         if !events.is_empty() {
             let events = Arc::new(events);
             let applied = self.apply_riding_out_outages(events.clone(), stop).await;

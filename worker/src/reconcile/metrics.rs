@@ -8,6 +8,24 @@ use anyhow::Context;
 use prometheus::{Gauge, IntCounter, IntCounterVec, Opts, Registry};
 
 use super::{KindCounts, Summary};
+use crate::apply::Family;
+
+/// Every `kind` a run can count: users, organizations, memberships, and the other
+/// families `--all-objects` lists.
+pub fn kinds() -> Vec<&'static str> {
+    ["users", "organizations", "memberships"]
+        .into_iter()
+        .chain(
+            Family::ALL
+                .into_iter()
+                .filter(|f| f.list_path().is_some())
+                .map(Family::table),
+        )
+        .collect()
+}
+
+/// The `result`s of `clerk_sync_reconcile_runs_total`.
+pub const RESULTS: [&str; 2] = ["ok", "failed"];
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -82,6 +100,17 @@ impl Metrics {
             "429 answers from Clerk's Backend API (each waited out).",
         )
         .expect("valid metric");
+        // Every series exists from start-up at 0, so that `increase()` sees the first
+        // failed run and the drift of the first run too (a series born at its first
+        // value shows no increase).
+        for kind in kinds() {
+            for counter in [&checked, &missing, &outdated, &gone] {
+                counter.with_label_values(&[kind]);
+            }
+        }
+        for result in RESULTS {
+            runs.with_label_values(&[result]);
+        }
         shared::metrics::register(
             &registry,
             vec![
@@ -165,4 +194,34 @@ async fn text(m: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(shared::metrics::CONTENT_TYPE)
         .body(m.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_and_result_is_exported_at_zero_before_the_first_run() {
+        let text = Metrics::new().render();
+        let has = |line: String| {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        };
+        for kind in kinds() {
+            for name in ["checked", "missing", "outdated", "gone"] {
+                has(format!(
+                    "clerk_sync_reconcile_{name}_total{{kind=\"{kind}\"}} 0"
+                ));
+            }
+        }
+        for result in RESULTS {
+            has(format!(
+                "clerk_sync_reconcile_runs_total{{result=\"{result}\"}} 0"
+            ));
+        }
+        assert!(
+            kinds().contains(&"organization_invitations"),
+            "{:?}",
+            kinds()
+        );
+    }
 }
