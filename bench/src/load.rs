@@ -204,6 +204,8 @@ pub struct Throughput {
     /// Events per publish batch, on average (the receiver's metrics; none for the
     /// sink).
     pub mean_batch: Option<f64>,
+    /// Forged requests answered 401 per second, beside the good ones (the flood).
+    pub refused_rate: f64,
 }
 
 async fn wait_ready(http: &reqwest::Client, port: u16) -> anyhow::Result<()> {
@@ -229,9 +231,21 @@ pub async fn receiver_throughput(
     concurrency: usize,
     secs: Duration,
 ) -> anyhow::Result<Throughput> {
+    receiver_throughput_flooded(b, concurrency, 0, secs).await
+}
+
+/// [`receiver_throughput`] with `flood` more connections posting forged webhooks
+/// (a wrong signing secret: 401, and a record for the rejected log) as fast as they
+/// are answered.
+pub async fn receiver_throughput_flooded(
+    b: &Bench,
+    concurrency: usize,
+    flood: usize,
+    secs: Duration,
+) -> anyhow::Result<Throughput> {
     let port = free_port()?;
     let child = b.spawn_receiver(port)?;
-    let result = http_load(child.id(), port, concurrency, secs).await;
+    let result = http_load(child.id(), port, concurrency, flood, secs).await;
     stop(child);
     result
 }
@@ -245,10 +259,14 @@ pub async fn sink_throughput(concurrency: usize, secs: Duration) -> anyhow::Resu
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .stdout(std::process::Stdio::null())
         .spawn()?;
-    let result = http_load(child.id(), port, concurrency, secs).await;
+    let result = http_load(child.id(), port, concurrency, 0, secs).await;
     stop(child);
     result
 }
+
+/// A signing secret the receiver does not know: what a flood of forged webhooks is
+/// signed with.
+const FORGED_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 /// `concurrency` keep-alive connections posting distinct signed `user.created`
 /// events to the server `pid` listening on `port`: one second of warm-up, then
@@ -257,6 +275,7 @@ async fn http_load(
     pid: u32,
     port: u16,
     concurrency: usize,
+    flood: usize,
     secs: Duration,
 ) -> anyhow::Result<Throughput> {
     let beam = cpu::rabbitmq_pid()?;
@@ -302,9 +321,36 @@ async fn http_load(
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
+    let refused = Arc::new(AtomicU64::new(0));
+    let forger = Arc::new(client::Signer::new(FORGED_SECRET)?);
+    let mut flooders = Vec::new();
+    for t in 0..flood {
+        let (bodies, forger, stopping, refused) = (
+            bodies.clone(),
+            forger.clone(),
+            stopping.clone(),
+            refused.clone(),
+        );
+        flooders.push(tokio::spawn(async move {
+            let mut conn = client::Connection::open(addr, "/webhooks/clerk").await?;
+            let mut n = t;
+            while !stopping.load(Ordering::Relaxed) {
+                let id = format!("msg_forged_{port}_{t}_{n}");
+                let status = conn
+                    .post_webhook(&forger, &id, &bodies[n % bodies.len()])
+                    .await?;
+                if status == 401 {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+                n += 1;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
     // One second of warm-up, not measured.
     tokio::time::sleep(Duration::from_secs(1)).await;
     measuring.store(true, Ordering::Relaxed);
+    let refused0 = refused.load(Ordering::Relaxed);
     let (server0, beam0, own0, n0) = (
         Snapshot::of([pid]),
         Snapshot::of([beam]),
@@ -320,10 +366,14 @@ async fn http_load(
         accepted.load(Ordering::Relaxed),
     );
     let elapsed = started.elapsed();
+    let refused_n = refused.load(Ordering::Relaxed) - refused0;
     stopping.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
+    }
+    for f in flooders {
+        f.await??;
     }
     let rss = peak_rss_kb(pid);
     let mean_batch = mean_batch(&http, port).await;
@@ -339,6 +389,7 @@ async fn http_load(
         rabbitmq: Spent::new(beam1.seconds_since(&beam0), n),
         client: Spent::new(own1.seconds_since(&own0), n),
         mean_batch,
+        refused_rate: refused_n as f64 / elapsed.as_secs_f64(),
     })
 }
 

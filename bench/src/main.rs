@@ -191,6 +191,32 @@ async fn receiver_side(
         ));
     }
 
+    let flood = (args.concurrency / 4).max(1);
+    eprintln!(
+        "receiver under a flood of forged webhooks: {} good connections, {flood} posting 401s, for {secs:?}",
+        args.concurrency
+    );
+    cpu::settle().await;
+    let f = load::receiver_throughput_flooded(bench, args.concurrency, flood, secs).await?;
+    bench.purge().await?;
+    table.push(Row::rate(
+        "receiver under a 401 flood: accepted webhooks/s",
+        f.rate,
+        Some(r.rate),
+    ));
+    table.push(Row::rate(
+        "receiver under a 401 flood: forged requests refused/s",
+        f.refused_rate,
+        None,
+    ));
+    table.push(
+        Row::millis("receiver under a 401 flood: good requests' p99", f.p99).at_most(
+            f.p99.as_secs_f64() / r.p99.as_secs_f64().max(1e-6),
+            1.5,
+            "1.5 × the p99 without the flood",
+        ),
+    );
+
     eprintln!(
         "floor: the raw confirmed publisher paced at the receiver's rate ({:.0}/s, at most {} in flight)",
         r.rate, args.concurrency
