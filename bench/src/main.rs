@@ -193,7 +193,7 @@ async fn receiver_side(
 
     let flood = (args.concurrency / 4).max(1);
     eprintln!(
-        "receiver under a flood of forged webhooks: {} good connections, {flood} posting 401s, for {secs:?}",
+        "receiver under a flood of forged webhooks: {} good connections, {flood} posting 4000 401s/s, for {secs:?}",
         args.concurrency
     );
     cpu::settle().await;
@@ -202,7 +202,7 @@ async fn receiver_side(
     table.push(Row::rate(
         "receiver under a 401 flood: accepted webhooks/s",
         f.rate,
-        Some(r.rate),
+        None,
     ));
     table.push(Row::rate(
         "receiver under a 401 flood: forged requests refused/s",

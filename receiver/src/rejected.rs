@@ -10,8 +10,9 @@
 //! The request path never waits for it: the middleware hands the record to a bounded
 //! channel (`try_send`) and answers. One task per receiver publishes them on a
 //! connection of its own, without confirms, as transient messages: a log of refusals
-//! is worth less than the time of a good request. When the channel is full or the
-//! broker is away, records are dropped and counted
+//! is worth less than the time of a good request. At most 200 records a second are
+//! logged (a flood of forged requests is logged by its first ones, then counted).
+//! When the channel is full or the broker is away, records are dropped and counted
 //! (`clerk_sync_receiver_rejected_dropped_total`); the refusals themselves are always
 //! counted (`clerk_sync_receiver_rejected_total{reason}`).
 
@@ -35,6 +36,11 @@ use crate::metrics::Metrics;
 
 /// Records waiting to be published at most; more are dropped.
 const QUEUE: usize = 4096;
+/// Records logged per second at most, per receiver, with bursts of as many: a flood
+/// of forged requests (tens of thousands a second) would otherwise cost the broker a
+/// publish each, and slow the good requests beside it. The rest are counted, not
+/// logged: the queue keeps 10,000 anyway.
+const RECORDS_PER_SECOND: f64 = 200.0;
 /// Header names kept at most, and the longest value kept of the few values kept.
 const MAX_HEADER_NAMES: usize = 64;
 const MAX_TEXT: usize = 256;
@@ -70,6 +76,28 @@ pub struct Rejection {
 pub struct RejectionLog {
     tx: mpsc::Sender<Rejection>,
     metrics: Metrics,
+    budget: std::sync::Arc<std::sync::Mutex<Budget>>,
+}
+
+/// A token bucket: [`RECORDS_PER_SECOND`], bursts of as many.
+#[derive(Debug)]
+struct Budget {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl Budget {
+    fn take(&mut self, now: std::time::Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * RECORDS_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(RECORDS_PER_SECOND);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl RejectionLog {
@@ -83,16 +111,30 @@ impl RejectionLog {
     ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(publish_all(rx, nodes, topology, metrics.clone(), stop));
-        Self { tx, metrics }
+        let budget = Budget {
+            tokens: RECORDS_PER_SECOND,
+            at: std::time::Instant::now(),
+        };
+        Self {
+            tx,
+            metrics,
+            budget: std::sync::Arc::new(std::sync::Mutex::new(budget)),
+        }
     }
 
-    /// Counts the refusal and hands its record on, never waiting.
+    /// Counts the refusal and hands its record on, never waiting; over the log's
+    /// rate, or with the hand-off full, the record is dropped (and counted).
     pub fn record(&self, r: Rejection) {
         self.metrics
             .rejected
             .with_label_values(&[r.reason.as_str()])
             .inc();
-        if self.tx.try_send(r).is_err() {
+        let within = self
+            .budget
+            .lock()
+            .map(|mut b| b.take(std::time::Instant::now()))
+            .unwrap_or(false);
+        if !within || self.tx.try_send(r).is_err() {
             self.metrics.rejected_dropped.inc();
         }
     }
@@ -240,5 +282,24 @@ fn truncate(s: &str) -> String {
     match s.char_indices().nth(MAX_TEXT) {
         Some((i, _)) => s[..i].to_owned(),
         None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_takes_a_burst_then_its_rate() {
+        let t0 = std::time::Instant::now();
+        let mut b = Budget {
+            tokens: RECORDS_PER_SECOND,
+            at: t0,
+        };
+        let burst = (0..1000).filter(|_| b.take(t0)).count();
+        assert_eq!(burst, RECORDS_PER_SECOND as usize);
+        let later = t0 + Duration::from_millis(100);
+        let refilled = (0..1000).filter(|_| b.take(later)).count();
+        assert_eq!(refilled, (RECORDS_PER_SECOND / 10.0) as usize);
     }
 }
