@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod models;
 #[cfg(feature = "db")]
 pub mod object_models;
+pub mod otel;
 pub mod report;
 #[cfg(feature = "db")]
 pub mod schema;

@@ -21,6 +21,7 @@ mod reconcile;
 mod refused;
 mod safety;
 mod sqlstate;
+mod traces;
 
 use std::time::Duration;
 
