@@ -444,3 +444,59 @@ async fn without_the_endpoint_nothing_is_exported_and_no_traceparent_is_publishe
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_fails_no_webhook_and_is_logged_once() {
+    let app = TestApp::receiver_only(Options::default()).await;
+    let dir = std::env::temp_dir().join(format!("clerk-sync-traces-down-{}", unique()));
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let log = dir.join("receiver.log");
+    let port = free_port();
+    // Nobody listens there: every export is refused.
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let receiver = spawn_receiver_with(
+        &app,
+        port,
+        &log,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    );
+    wait_ready(&app.http, port).await;
+    let failed = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("cannot send spans to the OTLP endpoint"))
+            .count()
+    };
+    let mut sent = 0;
+    // Webhooks keep being accepted while exports fail, before and after the first
+    // failure is logged.
+    while failed() == 0 || sent < 10 {
+        let svix_id = format!("msg_{}", unique());
+        let (body, headers) = webhook(&svix_id, "Philippa", "philippa.down@example.org");
+        post(&app.http, port, body, &headers).await;
+        sent += 1;
+        assert!(sent < 500, "the failed export was never logged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let queued = app
+        .broker
+        .wait_count(
+            &app.broker.topology.events_queue(),
+            sent,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(queued.len(), sent);
+    stop(receiver, "receiver").await;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(failed(), 1, "logged once, not at every batch:\n{text}");
+    assert!(
+        !text.contains("philippa.down"),
+        "no personal data in the receiver's log"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
