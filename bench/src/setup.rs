@@ -200,9 +200,10 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 /// `RUST_LOG` and `LOG_FORMAT` from the bench's own environment, if set, for the
 /// binaries it starts (their logs go nowhere, but what they cost is measured).
-fn log_settings() -> Vec<(&'static str, String)> {
-    ["RUST_LOG", "LOG_FORMAT"]
-        .into_iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+fn log_settings() -> Vec<(String, String)> {
+    // And the OpenTelemetry variables, so `OTEL_EXPORTER_OTLP_ENDPOINT=… bench`
+    // measures with traces on.
+    std::env::vars()
+        .filter(|(k, _)| k == "RUST_LOG" || k == "LOG_FORMAT" || k.starts_with("OTEL_"))
         .collect()
 }

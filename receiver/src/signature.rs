@@ -115,6 +115,8 @@ impl Secrets {
 
     /// Verifies `body` against the Svix headers.
     pub fn verify(&self, headers: &ActixHeaders, body: &[u8]) -> Result<Verified, VerifyError> {
+        // A span for traces only (see `shared::otel`); none when they are off.
+        let _span = shared::otel::enabled().then(|| tracing::info_span!("verify").entered());
         let header = |a: &str, b: &str| headers.get(a).or_else(|| headers.get(b));
         let id = header("svix-id", "webhook-id")
             .ok_or_else(|| VerifyError::BadHeaders("missing svix-id header".into()))?

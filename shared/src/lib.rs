@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod models;
 #[cfg(feature = "db")]
 pub mod object_models;
+pub mod otel;
 #[cfg(feature = "db")]
 pub mod pg_connect;
 pub mod report;

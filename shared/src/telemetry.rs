@@ -146,6 +146,63 @@ impl Visit for Fields<'_> {
     }
 }
 
+/// The subscriber with traces on: each layer has its own filter, so `RUST_LOG` chooses
+/// the log lines and [`otel`](crate::otel) the spans it exports.
+fn subscriber_with_traces<W>(
+    format: LogFormat,
+    directives: &str,
+    sink: W,
+    traces: crate::otel::Traces,
+) -> (
+    Box<dyn tracing::Subscriber + Send + Sync>,
+    crate::otel::Guard,
+)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    let filter = filter(directives);
+    let (traces, guard) = traces.install();
+    let registry = Registry::default().with(traces);
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match format {
+        LogFormat::Json => Box::new(
+            registry.with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson)
+                    .with_writer(sink)
+                    .with_filter(filter),
+            ),
+        ),
+        LogFormat::Pretty => Box::new(
+            registry.with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .with_writer(sink)
+                    .with_filter(filter),
+            ),
+        ),
+    };
+    (subscriber, guard)
+}
+
+/// [`init`], and traces when `traces` is given (see [`crate::otel`]): keep the guard
+/// until the end of `main` and shut it down there, so the last spans are sent.
+pub fn init_with_traces(
+    settings: &LogSettings,
+    traces: Option<crate::otel::Traces>,
+) -> Option<crate::otel::Guard> {
+    let Some(traces) = traces else {
+        init(settings);
+        return None;
+    };
+    let (subscriber, guard) =
+        subscriber_with_traces(settings.format, &settings.filter, std::io::stdout, traces);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    Some(guard)
+}
+
 /// Installs the subscriber for the whole process. A second call is a no-op, so tests
 /// may call it freely.
 pub fn init(settings: &LogSettings) {

@@ -140,8 +140,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(CONFIG_EXIT_CODE);
         }
     };
-    shared::telemetry::init(&log);
-    match execute(cli.command.unwrap_or(Command::Run { no_migrate: false })).await {
+    let traces = match shared::otel::Traces::from_env(shared::otel::WORKER_SERVICE) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(CONFIG_EXIT_CODE);
+        }
+    };
+    let traces_to = traces
+        .as_ref()
+        .map(|t| format!("{} as {}", t.endpoint_redacted(), t.service()));
+    let mut traces = shared::telemetry::init_with_traces(&log, traces);
+    if let Some(to) = traces_to {
+        tracing::info!("sending traces to {to} (OTLP/HTTP)");
+    }
+    let code = match execute(cli.command.unwrap_or(Command::Run { no_migrate: false })).await {
         Ok(code) => code,
         // Every command exits with the same code for a configuration error.
         Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
@@ -152,7 +165,12 @@ async fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(mut guard) = traces.take() {
+        // Blocking (it sends the last spans): not on the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || guard.shutdown()).await;
     }
+    code
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {

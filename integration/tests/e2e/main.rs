@@ -22,6 +22,7 @@ mod reconcile;
 mod refused;
 mod safety;
 mod sqlstate;
+mod traces;
 
 use std::time::Duration;
 

@@ -36,7 +36,7 @@ use tokio::{
     task::JoinHandle,
 };
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{info, info_span, warn, Instrument, Span};
 
 use crate::metrics::Metrics;
 
@@ -197,10 +197,28 @@ impl Publisher {
     /// `LocalSet`, as actix-web handlers are: the event joins this thread's next
     /// batch.
     pub async fn publish(&self, event: Outgoing<'_>) -> Result<(), PublishError> {
+        if !shared::otel::enabled() {
+            return self.publish_in(event, &Span::none()).await;
+        }
+        // Traces on: the span whose context the message carries to the worker.
+        let span = info_span!(
+            "publish",
+            otel.kind = "producer",
+            svix_id = event.svix_id,
+            event_type = event.event_type,
+            messaging.system = "rabbitmq",
+            messaging.destination.name = %self.inner.topology.exchange(),
+        );
+        self.publish_in(event, &span).instrument(span.clone()).await
+    }
+
+    /// [`Publisher::publish`], its message carrying `span`'s trace context.
+    async fn publish_in(&self, event: Outgoing<'_>, span: &Span) -> Result<(), PublishError> {
         if self.current().is_none() {
             return Err(PublishError::Unavailable);
         }
         let mut table = FieldTable::default();
+        shared::otel::inject(span, &mut table);
         headers::set_str(&mut table, headers::SVIX_ID, event.svix_id);
         headers::set_int(&mut table, headers::SVIX_TIMESTAMP, event.svix_timestamp);
         let now = chrono::Utc::now();

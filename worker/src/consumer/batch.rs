@@ -36,6 +36,14 @@ impl Consumer {
         deliveries: Vec<Delivery>,
         stop: &CancellationToken,
     ) -> Result<(), SessionError> {
+        // Traces only (see `shared::otel`): the batch, its transaction and its acks.
+        // Each event's span continues the receiver's trace and links to the batch.
+        let batch_span = if shared::otel::enabled() {
+            info_span!("batch", events = deliveries.len())
+        } else {
+            Span::none()
+        };
+        let mut spans = Vec::with_capacity(deliveries.len());
         let mut infos = Vec::with_capacity(deliveries.len());
         let mut results: Vec<Result<Outcome, Failure>> = Vec::with_capacity(deliveries.len());
         let mut events = Vec::new();
@@ -52,6 +60,16 @@ impl Consumer {
                 }
                 Err(e) => results.push(Err(Failure::Permanent(e.into()))),
             }
+            let span = event_span(&info);
+            if shared::otel::enabled() {
+                span.record("otel.kind", "consumer");
+                if !shared::otel::set_remote_parent(&span, d.properties.headers().as_ref()) {
+                    // No trace context (published before traces were on): under the batch.
+                    shared::otel::set_local_parent(&span, &batch_span);
+                }
+                shared::otel::link(&span, &batch_span);
+            }
+            spans.push(span);
             infos.push(info);
         }
         // In hand until this returns (its acks included), however it ends.
@@ -61,7 +79,15 @@ impl Consumer {
             .hold(events.iter().filter_map(|e| e.received_at).min());
         if !events.is_empty() {
             let events = Arc::new(events);
-            let applied = self.apply_riding_out_outages(events.clone(), stop).await;
+            let apply_span = if shared::otel::enabled() {
+                info_span!(parent: &batch_span, "apply", events = events.len())
+            } else {
+                Span::none()
+            };
+            let applied = self
+                .apply_riding_out_outages(events.clone(), stop)
+                .instrument(apply_span)
+                .await;
             for ((slot, result), event) in slots.iter().zip(applied).zip(events.iter()) {
                 if result.is_ok() {
                     self.observe_lag(event);
@@ -73,10 +99,13 @@ impl Consumer {
         let mut settled = Vec::with_capacity(deliveries.len());
         let mut held = Vec::new();
         let mut republished = Vec::new();
-        for ((d, info), result) in deliveries.iter().zip(&infos).zip(&results) {
+        for (((d, info), result), span) in deliveries.iter().zip(&infos).zip(&results).zip(&spans) {
             let verdict = decide(result, info.failed_attempts, &self.policy);
-            let span = event_span(info);
             span.in_scope(|| log_verdict(verdict, result));
+            if shared::otel::enabled() {
+                span.record("outcome", verdict.as_str());
+            }
+            let span = span.clone();
             match Destination::of(verdict, &self.topology) {
                 Some(to) => {
                     let error = match result {
@@ -113,7 +142,14 @@ impl Consumer {
             }
         }
         acks.returned(held.iter().map(|d| d.delivery_tag));
-        acks.settle(settled).await?;
+        let ack_span = if shared::otel::enabled() {
+            info_span!(parent: &batch_span, "ack", events = settled.len())
+        } else {
+            Span::none()
+        };
+        acks.settle(settled).instrument(ack_span).await?;
+        // The events' spans end here, once their deliveries are settled.
+        drop(spans);
         Ok(())
     }
 
@@ -134,6 +170,8 @@ fn event_span(info: &DeliveryInfo) -> Span {
         svix_id = info.svix_id.as_deref().unwrap_or("-"),
         event_type = %info.event_type,
         object_id = info.object_id.as_deref().unwrap_or("-"),
+        outcome = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
     )
 }
 

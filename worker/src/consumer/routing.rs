@@ -159,6 +159,27 @@ mod tests {
     }
 
     #[test]
+    fn retries_and_dead_letters_keep_the_trace_context() {
+        let mut table = FieldTable::default();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        set_str(&mut table, shared::otel::TRACEPARENT, parent);
+        set_str(&mut table, shared::otel::TRACESTATE, "vendor=1");
+        let original = BasicProperties::default().with_headers(table);
+        for dead in [false, true] {
+            let failed = failed_properties(&original, &info(), 1, "boom", dead);
+            let h = failed.headers().as_ref();
+            assert_eq!(
+                get_str(h, shared::otel::TRACEPARENT).as_deref(),
+                Some(parent)
+            );
+            assert_eq!(
+                get_str(h, shared::otel::TRACESTATE).as_deref(),
+                Some("vendor=1")
+            );
+        }
+    }
+
+    #[test]
     fn failure_headers_count_attempts_and_keep_the_first_failure() {
         let first = failed_properties(&BasicProperties::default(), &info(), 1, "boom", false);
         let h = first.headers().as_ref();

@@ -380,6 +380,26 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_keeps_the_trace_context_and_drops_the_failure_headers() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut h = FieldTable::default();
+        shared::headers::set_str(&mut h, shared::otel::TRACEPARENT, parent);
+        shared::headers::set_str(&mut h, shared::otel::TRACESTATE, "vendor=1");
+        shared::headers::set_str(&mut h, headers::ERROR, "boom");
+        let replayed = replay_properties(&lapin::BasicProperties::default().with_headers(h));
+        let h = replayed.headers().as_ref();
+        assert_eq!(
+            shared::headers::get_str(h, shared::otel::TRACEPARENT).as_deref(),
+            Some(parent)
+        );
+        assert_eq!(
+            shared::headers::get_str(h, shared::otel::TRACESTATE).as_deref(),
+            Some("vendor=1")
+        );
+        assert_eq!(shared::headers::get_str(h, headers::ERROR), None);
+    }
+
+    #[test]
     fn filters_match_reason_text_and_svix_id_parts() {
         let letter = DeadLetter {
             svix_id: Some("msg_2abc".into()),
