@@ -27,7 +27,7 @@ use actix_web::{
 };
 use chrono::{SecondsFormat, Utc};
 use lapin::{options::BasicPublishOptions, BasicProperties};
-use serde::Serialize;
+pub use shared::rejection::Rejection;
 use shared::{amqp::NodeRotation, backoff::Backoff, config::AmqpNodes, topology::Topology};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -51,24 +51,6 @@ const MAX_TEXT: usize = 256;
 pub struct Refusal {
     /// The metric label (`bad_signature`, `bad_headers`, …).
     pub reason: &'static str,
-}
-
-/// One refused request.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Rejection {
-    /// RFC 3339, UTC.
-    pub at: String,
-    pub status: u16,
-    /// A label: `bad_headers`, `not_utf8`, `bad_signature`, `stale_timestamp`,
-    /// `not_an_event`, `too_large`, `unsupported_encoding`.
-    pub reason: String,
-    pub svix_id: Option<String>,
-    pub source: Option<String>,
-    pub forwarded_for: Option<String>,
-    pub user_agent: Option<String>,
-    /// The body's size, as `Content-Length` announced it (Svix always sends it).
-    pub body_bytes: Option<u64>,
-    pub header_names: Vec<String>,
 }
 
 /// Where records go: the sending half of the channel to the publishing task.

@@ -18,6 +18,7 @@ pub mod object_models;
 pub mod otel;
 #[cfg(feature = "db")]
 pub mod pg_connect;
+pub mod rejection;
 pub mod report;
 #[cfg(feature = "db")]
 pub mod schema;

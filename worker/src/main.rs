@@ -212,16 +212,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             all_objects,
         } => {
             let settings = worker::backfill::ClerkApiSettings::from_env()?;
-            let done = startup::migrate(
-                &settings.database_url,
-                &settings.database_schema,
-                Duration::from_secs(30),
-            )
-            .await?;
-            if !done.applied.is_empty() {
-                tracing::info!(migrations = ?done.applied, "database migrated");
-            }
-            let pool = shared::db::pool(&settings.database_url, &settings.database_schema, 2)?;
+            let pool = migrated_pool(&settings).await?;
             let client = settings.client()?;
             let kinds = worker::backfill::Kinds::from_flags(users, organizations, memberships)
                 .with_all_objects(all_objects);
@@ -360,6 +351,23 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// For backfill and reconcile: migrates (waiting up to 30 s for Postgres), then a
+/// pool of two connections.
+async fn migrated_pool(
+    settings: &worker::backfill::ClerkApiSettings,
+) -> anyhow::Result<shared::db::PgPool> {
+    let done = startup::migrate(
+        &settings.database_url,
+        &settings.database_schema,
+        Duration::from_secs(30),
+    )
+    .await?;
+    if !done.applied.is_empty() {
+        tracing::info!(migrations = ?done.applied, "database migrated");
+    }
+    shared::db::pool(&settings.database_url, &settings.database_schema, 2)
+}
+
 /// `worker reconcile`: once, or every `every` until a signal.
 async fn reconcile(
     options: worker::reconcile::Options,
@@ -378,16 +386,7 @@ async fn reconcile(
         eprintln!("--every must be longer than 0s");
         return Ok(ExitCode::from(2));
     }
-    let done = startup::migrate(
-        &settings.database_url,
-        &settings.database_schema,
-        Duration::from_secs(30),
-    )
-    .await?;
-    if !done.applied.is_empty() {
-        tracing::info!(migrations = ?done.applied, "database migrated");
-    }
-    let pool = shared::db::pool(&settings.database_url, &settings.database_schema, 2)?;
+    let pool = migrated_pool(&settings).await?;
     let client = settings.client()?;
     let metrics = reconcile::Metrics::new();
     let server = match &metrics_addr {

@@ -193,20 +193,8 @@ pub struct DeadLetterDetail {
     pub masked: Option<String>,
 }
 
-/// One request the receiver refused, as it logged it (`receiver::rejected`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-pub struct RefusedRequest {
-    pub at: String,
-    pub status: u16,
-    pub reason: String,
-    pub svix_id: Option<String>,
-    pub source: Option<String>,
-    pub forwarded_for: Option<String>,
-    pub user_agent: Option<String>,
-    pub body_bytes: Option<u64>,
-    #[serde(default)]
-    pub header_names: Vec<String>,
-}
+/// One request the receiver refused, as it logged it (the record both share).
+pub type RefusedRequest = shared::rejection::Rejection;
 
 /// Filters of the refused requests. Empty strings are no filter.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
