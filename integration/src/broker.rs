@@ -178,9 +178,11 @@ impl Drop for TestBroker {
                         .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
                         .await;
                 }
-                let _ = ch
-                    .exchange_delete(topology.exchange().into(), ExchangeDeleteOptions::default())
-                    .await;
+                for exchange in [topology.exchange(), topology.changes_exchange()] {
+                    let _ = ch
+                        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                        .await;
+                }
                 let _ = conn.close(200, "cleaned".into()).await;
                 Some(())
             })

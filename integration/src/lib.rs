@@ -82,6 +82,10 @@ pub struct Options {
     pub no_migrate: bool,
     /// `AMQP_CA_FILE` of the receiver and the workers (for `amqps://` URLs).
     pub amqp_ca_file: Option<std::path::PathBuf>,
+    /// `CHANGES_RELAY` of the workers: each also relays the change feed.
+    pub relay: bool,
+    /// `CHANGES_TOKEN` of the workers.
+    pub changes_token: Option<String>,
 }
 
 impl Default for Options {
@@ -101,6 +105,8 @@ impl Default for Options {
             admin_token: None,
             no_migrate: false,
             amqp_ca_file: None,
+            relay: false,
+            changes_token: None,
         }
     }
 }
@@ -198,6 +204,13 @@ impl TestApp {
             admin_token: self.options.admin_token.as_deref().map(|t| {
                 worker::admin::AdminToken::parse(t).expect("test admin token is long enough")
             }),
+            feed: worker::settings::FeedSettings {
+                relay: self.options.relay,
+                token: self.options.changes_token.as_deref().map(|t| {
+                    worker::admin::AdminToken::parse(t).expect("test changes token is long enough")
+                }),
+                ..Default::default()
+            },
         }
     }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod event;
 pub mod examples;
+pub mod feed;
 pub mod headers;
 pub mod metrics;
 #[cfg(feature = "db")]

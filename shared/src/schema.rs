@@ -49,6 +49,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_relays (name) {
+        name -> Text,
+        relayed_through -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    change_retention (only_row) {
+        only_row -> Bool,
+        pruned_through -> Int8,
+        pruned_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    change_sequence (only_row) {
+        only_row -> Bool,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    changes (seq) {
+        seq -> Int8,
+        kind -> Text,
+        object_id -> Text,
+        op -> Text,
+        version -> Nullable<Timestamptz>,
+        svix_id -> Nullable<Text>,
+        committed_at -> Timestamptz,
+        // `columns` would clash with the module diesel generates.
+        #[sql_name = "columns"]
+        changed_columns -> Array<Text>,
+    }
+}
+
+diesel::table! {
     erased_identifiers (kind, digest) {
         kind -> Text,
         digest -> Bytea,
@@ -199,6 +237,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_payment_attempts,
     billing_subscription_items,
     billing_subscriptions,
+    change_relays,
+    change_retention,
+    change_sequence,
+    changes,
     erased_identifiers,
     organization_domains,
     organization_invitations,

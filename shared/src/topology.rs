@@ -57,6 +57,27 @@ impl Topology {
         format!("{}.events.dead", self.prefix)
     }
 
+    /// The change feed's exchange (topic, routing key `<kind>.<op>`), published to
+    /// by `worker relay`; the app binds its own queues.
+    pub fn changes_exchange(&self) -> String {
+        format!("{}.changes", self.prefix)
+    }
+
+    /// Declares [`Topology::changes_exchange`]: durable. Idempotent.
+    pub async fn declare_changes(&self, channel: &Channel) -> lapin::Result<()> {
+        channel
+            .exchange_declare(
+                self.changes_exchange().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+    }
+
     /// The log of requests the receiver refused (400, 401, 413, 415): a bounded queue
     /// of small JSON records, the oldest dropped first (see [`REJECTED_MAX_LENGTH`]).
     pub fn rejected_queue(&self) -> String {

@@ -1,14 +1,15 @@
 //! The worker's own HTTP endpoints on `WORKER_METRICS_ADDR`: `/healthz`, `/readyz`
 //! (consuming from RabbitMQ, and Postgres answering now: each probe connects and
 //! runs `SELECT 1`), `/metrics`; and the operator
-//! page under `/admin` when `ADMIN_TOKEN` is set (otherwise `/admin` is a 404).
+//! page under `/admin` when `ADMIN_TOKEN` is set (otherwise `/admin` is a 404);
+//! the change feed's `GET /changes` when `CHANGES_TOKEN` or `ADMIN_TOKEN` is set.
 
 use std::{net::TcpListener, time::Duration};
 
 use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 
-use crate::{admin::AdminState, metrics::Metrics};
+use crate::{admin::AdminState, feed::FeedEndpoint, metrics::Metrics};
 
 /// How `/readyz` asks Postgres whether it answers: a fresh connection each time (a
 /// pooled one may be a dead socket that only the next query finds out about).
@@ -46,6 +47,7 @@ pub fn serve(
     metrics: Metrics,
     database: DatabaseProbe,
     admin: Option<AdminState>,
+    feed: Option<FeedEndpoint>,
 ) -> anyhow::Result<(Server, u16)> {
     let listener = TcpListener::bind(addr)
         .with_context(|| format!("could not listen on WORKER_METRICS_ADDR={addr}"))?;
@@ -53,8 +55,10 @@ pub fn serve(
     let data = web::Data::new(metrics);
     let database = web::Data::new(database);
     let admin = admin.map(web::Data::new);
+    let feed = feed.map(web::Data::new);
     let server = HttpServer::new(move || {
         let admin = admin.clone();
+        let feed = feed.clone();
         App::new()
             .app_data(data.clone())
             .app_data(database.clone())
@@ -64,6 +68,9 @@ pub fn serve(
             .configure(move |cfg| {
                 if let Some(state) = admin {
                     crate::admin::configure(cfg, state);
+                }
+                if let Some(feed) = feed {
+                    crate::feed::http::configure(cfg, feed);
                 }
             })
     })

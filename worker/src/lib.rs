@@ -4,11 +4,13 @@
 pub mod admin;
 pub mod apply;
 pub mod backfill;
+pub mod commands;
 pub(crate) mod consumer;
 pub(crate) mod database;
 pub(crate) mod delivery;
 pub mod dlq;
 pub(crate) mod endpoints;
+pub mod feed;
 pub mod metrics;
 pub mod pg_errors;
 pub mod reconcile;

@@ -6,7 +6,7 @@ use shared::{
     report::CONFIG_EXIT_CODE,
     topology::Topology,
 };
-use worker::{dlq, startup, Settings};
+use worker::{commands, dlq, startup, Settings};
 
 /// mimalloc instead of glibc's malloc: allocation was 15% of the CPU profile (see
 /// the README, Why these dependencies).
@@ -80,20 +80,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Delete webhook_events records older than a duration (e.g. 7d).
-    Prune {
-        /// e.g. 7d, 36h. Records younger than Svix's ~28 h retry window are what
-        /// deduplicates retries, so less than 30h is refused without --force.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "7d")]
-        older_than: Duration,
-        /// Allow --older-than below 30h.
-        #[arg(long)]
-        force: bool,
-    },
+    /// Delete webhook_events records older than a duration (e.g. 7d), and the change
+    /// feed's changes older than CHANGES_RETENTION that every relay has passed.
+    Prune(commands::prune::Prune),
+    /// Publish the change feed to the {prefix}.changes exchange, in order, until
+    /// SIGTERM or SIGINT (CHANGES_RELAY_NAME names its cursor).
+    Relay(commands::relay::Relay),
 }
-
-/// Svix retries for about 28 hours; dedup records must outlive that.
-const MIN_RETENTION: Duration = Duration::from_secs(30 * 3600);
 
 #[derive(Subcommand)]
 enum DlqCommand {
@@ -247,33 +240,8 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             return reconcile(options, every, metrics_addr).await;
         }
-        Command::Prune { older_than, force } => {
-            if older_than < MIN_RETENTION && !force {
-                anyhow::bail!(
-                    "--older-than {} is shorter than 30h: Svix retries for about 28 h, and a \
-                     retry whose record is gone would be applied again. Use --force to prune anyway.",
-                    humantime::format_duration(older_than)
-                );
-            }
-            let url = worker::settings::database_url()?;
-            let schema = worker::settings::database_schema()?;
-            let cutoff = chrono::Utc::now()
-                - chrono::Duration::from_std(older_than)
-                    .map_err(|_| anyhow::anyhow!("--older-than is too large"))?;
-            let pruned = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let mut conn = shared::db::connect(&url, &schema)?;
-                Ok(worker::apply::prune(
-                    &mut conn,
-                    cutoff,
-                    worker::apply::PRUNE_CHUNK,
-                )?)
-            })
-            .await??;
-            println!(
-                "deleted {} webhook_events records processed before {cutoff} ({} chunks)",
-                pruned.records, pruned.chunks
-            );
-        }
+        Command::Prune(prune) => prune.run().await?,
+        Command::Relay(relay) => relay.run().await?,
         Command::Dlq { command } => {
             let amqp = AmqpSettings::from_env()?;
             let topology = Topology::new(amqp.prefix.clone());

@@ -38,6 +38,61 @@ pub struct Settings {
     pub store_payloads: bool,
     /// `ADMIN_TOKEN`: the operator page under `/admin` is served only when set.
     pub admin_token: Option<AdminToken>,
+    /// The change feed's relay and endpoint.
+    pub feed: FeedSettings,
+}
+
+/// The change feed's settings (docs/change-feed.md).
+#[derive(Clone, Debug)]
+pub struct FeedSettings {
+    /// `CHANGES_RELAY`: `worker run` also relays the feed to RabbitMQ.
+    pub relay: bool,
+    /// `CHANGES_RELAY_NAME`: the relay's cursor in `change_relays`.
+    pub relay_name: String,
+    /// `CHANGES_TOKEN`: a bearer token for `GET /changes` (`ADMIN_TOKEN` works too).
+    pub token: Option<AdminToken>,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            relay: false,
+            relay_name: DEFAULT_RELAY_NAME.to_owned(),
+            token: None,
+        }
+    }
+}
+
+/// The default `CHANGES_RELAY_NAME`.
+pub const DEFAULT_RELAY_NAME: &str = "default";
+
+impl FeedSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let relay_name = config::string("CHANGES_RELAY_NAME", DEFAULT_RELAY_NAME)?;
+        if relay_name.trim().is_empty() || relay_name.len() > 200 {
+            return Err(ConfigError::new(
+                "CHANGES_RELAY_NAME",
+                "must be 1 to 200 characters",
+            ));
+        }
+        Ok(Self {
+            relay: config::flag("CHANGES_RELAY", false)?,
+            relay_name,
+            token: token("CHANGES_TOKEN")?,
+        })
+    }
+}
+
+/// `CHANGES_RETENTION` (default 7 days): how long `worker prune` keeps the feed's
+/// changes (those a relay has not passed are kept longer).
+pub fn changes_retention() -> Result<Duration, ConfigError> {
+    let raw = config::string("CHANGES_RETENTION", "7d")?;
+    humantime::parse_duration(raw.trim()).map_err(|e| {
+        ConfigError::new(
+            "CHANGES_RETENTION",
+            format!("= {raw:?} is invalid: {e}; expected e.g. 7d or 36h"),
+        )
+    })
 }
 
 impl fmt::Debug for Settings {
@@ -58,6 +113,7 @@ impl fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("store_payloads", &self.store_payloads)
             .field("admin_token", &self.admin_token)
+            .field("feed", &self.feed)
             .finish()
     }
 }
@@ -105,7 +161,8 @@ impl Settings {
             concurrency,
             db_pool_size: config::parsed("DB_POOL_SIZE", 4u32)?.max(1),
             store_payloads: config::flag("STORE_PAYLOADS", false)?,
-            admin_token: admin_token()?,
+            admin_token: token("ADMIN_TOKEN")?,
+            feed: FeedSettings::from_env()?,
         })
     }
 }
@@ -137,15 +194,16 @@ fn parse_linger(raw: &str) -> Result<Duration, String> {
     Ok(linger)
 }
 
-/// `ADMIN_TOKEN`: unset or empty turns the operator page off.
-fn admin_token() -> Result<Option<AdminToken>, ConfigError> {
-    let value = config::string("ADMIN_TOKEN", "")?;
+/// A token variable (`ADMIN_TOKEN`, `CHANGES_TOKEN`): unset or empty turns what it
+/// guards off.
+fn token(var: &'static str) -> Result<Option<AdminToken>, ConfigError> {
+    let value = config::string(var, "")?;
     if value.trim().is_empty() {
         return Ok(None);
     }
     AdminToken::parse(&value)
         .map(Some)
-        .map_err(|e| ConfigError::new("ADMIN_TOKEN", e))
+        .map_err(|e| ConfigError::new(var, e))
 }
 
 /// `DATABASE_SCHEMA` (default `clerk`), checked.
@@ -206,9 +264,19 @@ mod tests {
             db_pool_size: 4,
             store_payloads: false,
             admin_token: Some(AdminToken::parse("admin-hunter2-0123456789").expect("long enough")),
+            feed: FeedSettings {
+                token: Some(AdminToken::parse("feed-hunter2-0123456789").expect("long enough")),
+                ..FeedSettings::default()
+            },
         };
         let text = format!("{settings:?}");
-        for secret in ["pg-hunter2", "pg-hunter3", "mq-hunter2", "admin-hunter2"] {
+        for secret in [
+            "pg-hunter2",
+            "pg-hunter3",
+            "mq-hunter2",
+            "admin-hunter2",
+            "feed-hunter2",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("db/clerk"), "{text}");

@@ -12,6 +12,7 @@ use crate::{
     admin::{AdminState, Sources},
     consumer::Consumer,
     endpoints,
+    feed::{relay, FeedEndpoint, RelaySettings},
     metrics::Metrics,
     settings::Settings,
 };
@@ -143,15 +144,33 @@ impl Worker {
         let pool = db::pool(&settings.database_url, &settings.database_schema, pool_size)?;
         let metrics = Metrics::new();
         let admin = admin_state(&settings, &pool);
+        let feed = feed_endpoint(&settings, &pool);
         let probe = endpoints::DatabaseProbe::new(settings.database_url.clone());
         let (server, metrics_port) =
-            endpoints::serve(&settings.metrics_addr, metrics.clone(), probe, admin)?;
+            endpoints::serve(&settings.metrics_addr, metrics.clone(), probe, admin, feed)?;
         let stop = CancellationToken::new();
+        let relay = settings.feed.relay.then(|| RelaySettings {
+            database_url: settings.database_url.clone(),
+            database_schema: settings.database_schema.clone(),
+            amqp: settings.amqp.clone(),
+            name: settings.feed.relay_name.clone(),
+            page: RelaySettings::PAGE,
+        });
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
         let consumer = tokio::spawn(async move {
-            consumer.run(token).await;
-            Ok(())
+            match relay {
+                // CHANGES_RELAY: the relay runs beside the consumer, until the same stop.
+                Some(relay) => {
+                    let (_, relayed) =
+                        tokio::join!(consumer.run(token.clone()), relay::run(relay, token));
+                    relayed.context("the change relay failed")
+                }
+                None => {
+                    consumer.run(token).await;
+                    Ok(())
+                }
+            }
         });
         Ok(Self::assemble(
             stop,
@@ -228,6 +247,18 @@ impl Worker {
             }
         }
     }
+}
+
+/// `GET /changes`, when `CHANGES_TOKEN` or `ADMIN_TOKEN` is set.
+fn feed_endpoint(settings: &Settings, pool: &db::PgPool) -> Option<FeedEndpoint> {
+    let tokens: Vec<_> = [settings.feed.token.clone(), settings.admin_token.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!tokens.is_empty()).then(|| FeedEndpoint {
+        pool: pool.clone(),
+        tokens,
+    })
 }
 
 /// The operator page's state, when `ADMIN_TOKEN` is set.

@@ -10,6 +10,7 @@ mod chaos;
 mod convergence;
 mod dead_letters;
 mod erasure;
+mod feed;
 mod linger;
 mod migrations;
 mod notify;

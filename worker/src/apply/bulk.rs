@@ -14,7 +14,11 @@ use std::collections::{HashMap, HashSet};
 use diesel::{pg::PgConnection, prelude::*, result::Error as DieselError};
 use shared::schema::users;
 
-use super::{apply_change, erasure, locks, store, Change, EventToApply, ObjectKind, Outcome};
+use super::{
+    apply_change,
+    attribution::{self, Attribution},
+    erasure, locks, store, Change, EventToApply, ObjectKind, Outcome,
+};
 
 /// Applies `events` inside the caller's transaction. Any error fails the whole batch.
 pub fn apply(
@@ -25,7 +29,12 @@ pub fn apply(
 
     // 0. The locks of every subject of the batch, in one order, before any write;
     // then the rows its cascades share with other subjects, likewise.
-    store::lock_subjects(conn, &locks::of_events(events))?;
+    let attribution = Attribution::of(events);
+    store::lock_subjects_naming(
+        conn,
+        &locks::of_events(events),
+        attribution.map(events).as_deref(),
+    )?;
     super::lock_cascades(conn, events.iter().map(|e| &e.change))?;
 
     // 1. Records, in svix-id order; the first of two equal svix-ids wins.
@@ -67,7 +76,10 @@ pub fn apply(
             Change::Organization(o) => o.deleted_at.is_none(),
             _ => false,
         };
+        // Once in the whole batch too (a duplicate beside it included), so that
+        // the feed's map names the event that wrote it.
         live && object_key(c).is_some_and(|k| touches.get(&k) == Some(&1))
+            && attribution.once(&events[i])
     };
     let (mut bulk, mut single): (Vec<usize>, Vec<usize>) =
         recorded.iter().partition(|&&i| together(i));
@@ -135,10 +147,24 @@ pub fn apply(
         }
     }
 
-    // 4. The rest, one at a time.
+    // 4. The rest, one at a time; those the feed's map cannot tell apart named
+    // while they apply.
+    let mut named = false;
     for i in single {
         let e = &events[i];
-        outcomes[i] = apply_change(conn, &e.change, e.subject_user_id.as_deref())?;
+        if attribution.needs_own(e) {
+            attribution::set_current(conn, Some(&e.svix_id))?;
+            named = true;
+        } else if named {
+            attribution::set_current(conn, None)?;
+            named = false;
+        }
+        outcomes[i] = apply_change(
+            conn,
+            &e.change,
+            e.subject_user_id.as_deref(),
+            Some(&e.svix_id),
+        )?;
     }
 
     // 5. Stale outcomes, together.

@@ -6,6 +6,7 @@
 //! savepoints (`bulk`); if that fails, again event by event with a savepoint each,
 //! so one failing event leaves the others applied. `store` holds the statements.
 
+mod attribution;
 mod bulk;
 mod credentials;
 pub mod erasure;
@@ -16,6 +17,7 @@ pub(crate) mod payload;
 mod prepare;
 mod store;
 
+use attribution::Attribution;
 use diesel::{pg::PgConnection, result::Error as DieselError, Connection};
 use store::MembershipsOf;
 
@@ -56,7 +58,16 @@ impl Outcome {
 /// here), applies the change under the ordering guard, and erases personal data
 /// where a user is deleted. Call it inside a transaction.
 pub fn apply_event(conn: &mut PgConnection, event: &EventToApply) -> Result<Outcome, DieselError> {
-    store::lock_subjects(conn, &locks::of_events([event]))?;
+    let events = std::slice::from_ref(event);
+    let attribution = Attribution::of(events);
+    store::lock_subjects_naming(
+        conn,
+        &locks::of_events(events),
+        attribution.map(events).as_deref(),
+    )?;
+    if attribution.needs_own(event) {
+        attribution::set_current(conn, Some(&event.svix_id))?;
+    }
     record_and_apply(conn, event)
 }
 
@@ -72,7 +83,12 @@ fn record_and_apply(conn: &mut PgConnection, event: &EventToApply) -> Result<Out
     }
     store::drop_payloads_naming_deleted_users(conn, &store::naming_users([event]))?;
     store::drop_payloads_naming_erased_identifiers(conn, &store::naming_identifiers([event]))?;
-    let outcome = apply_change(conn, &event.change, event.subject_user_id.as_deref())?;
+    let outcome = apply_change(
+        conn,
+        &event.change,
+        event.subject_user_id.as_deref(),
+        Some(&event.svix_id),
+    )?;
     if outcome == Outcome::Stale {
         store::set_outcome(conn, &event.svix_id, outcome)?;
     }
@@ -119,15 +135,17 @@ pub fn apply_object(
     subject_user_id: Option<&str>,
 ) -> Result<Outcome, DieselError> {
     store::lock_subjects(conn, &locks::of_change(change))?;
-    apply_change(conn, change, subject_user_id)
+    apply_change(conn, change, subject_user_id, None)
 }
 
 /// [`apply_object`] for a caller that holds the change's subject locks already (a
-/// batch, or a backfill page after [`lock_subjects_of`]).
+/// batch, or a backfill page after [`lock_subjects_of`]). `svix_id` is the event's,
+/// for the change feed (`None` for backfill and reconcile).
 pub(crate) fn apply_change(
     conn: &mut PgConnection,
     change: &Change,
     subject_user_id: Option<&str>,
+    svix_id: Option<&str>,
 ) -> Result<Outcome, DieselError> {
     let outcome = match change {
         Change::Ignore => Outcome::Ignored,
@@ -171,6 +189,11 @@ pub(crate) fn apply_change(
             _ => store::user_deleted_at(conn, user_id)?,
         };
         if let Some(at) = erased_at {
+            // The erasure writes other objects' rows: the feed names this event for
+            // them, and then no event (the batch's map decides again).
+            if svix_id.is_some() {
+                attribution::set_current(conn, svix_id)?;
+            }
             // A membership that arrives after the delete names the user's
             // identifier: what it tells is erased too.
             if let Change::Membership(m) = change {
@@ -185,6 +208,9 @@ pub(crate) fn apply_change(
                 erasure::erase_known(conn, user_id, at, &known)?;
             }
             store::erase_user(conn, user_id)?;
+            if svix_id.is_some() {
+                attribution::set_current(conn, None)?;
+            }
         }
     }
     Ok(outcome)
@@ -237,7 +263,11 @@ pub fn apply_batch(
                 object_id = event.object_id.as_deref().unwrap_or("-"),
             );
             let _entered = span.enter();
-            let result = conn.transaction(|conn| record_and_apply(conn, event));
+            // Every event is named for the change feed on this path (it is rare).
+            let result = conn.transaction(|conn| {
+                attribution::set_current(conn, Some(&event.svix_id))?;
+                record_and_apply(conn, event)
+            });
             match result {
                 // Not this event's fault: the whole batch is rolled back and held or
                 // run again, rather than charging the event.

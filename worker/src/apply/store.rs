@@ -322,17 +322,33 @@ pub fn tombstone_memberships(
 /// write about the same subject run one after the other, and two transactions can
 /// never wait on each other's locks in a cycle.
 pub fn lock_subjects(conn: &mut PgConnection, keys: &[String]) -> QueryResult<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    sql_query(
-        "SELECT count(pg_advisory_xact_lock(h)) FROM \
+    lock_subjects_naming(conn, keys, None)
+}
+
+/// [`lock_subjects`], and in the same statement tells the change feed which event
+/// wrote each object (`events`: the JSON of `attribution::Attribution::map`).
+pub fn lock_subjects_naming(
+    conn: &mut PgConnection,
+    keys: &[String],
+    events: Option<&str>,
+) -> QueryResult<()> {
+    const LOCK: &str = "SELECT count(pg_advisory_xact_lock(h)) FROM \
          (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k \
-          ORDER BY h OFFSET 0) AS ordered",
-    )
-    .bind::<diesel::sql_types::Array<Text>, _>(keys)
-    .execute(conn)?;
-    Ok(())
+          ORDER BY h OFFSET 0) AS ordered";
+    match events {
+        None if keys.is_empty() => Ok(()),
+        None => sql_query(LOCK)
+            .bind::<diesel::sql_types::Array<Text>, _>(keys)
+            .execute(conn)
+            .map(drop),
+        Some(events) => sql_query(format!(
+            "SELECT set_config('clerk_sync.events', $2, true), ({LOCK})"
+        ))
+        .bind::<diesel::sql_types::Array<Text>, _>(keys)
+        .bind::<Text, _>(events)
+        .execute(conn)
+        .map(drop),
+    }
 }
 
 /// The organizations and users that `changes` delete: their cascades and erasures

@@ -541,7 +541,9 @@ pub(crate) async fn apply_changes(
                 // Every subject's lock first, in the workers' order.
                 lock_subjects_of(conn, page.iter().map(|(_, change, _)| change))?;
                 page.iter()
-                    .map(|(_, change, subject)| apply_change(conn, change, subject.as_deref()))
+                    .map(|(_, change, subject)| {
+                        apply_change(conn, change, subject.as_deref(), None)
+                    })
                     .collect::<Result<Vec<Outcome>, _>>()
             })
         })

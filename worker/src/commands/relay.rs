@@ -1,0 +1,35 @@
+//! `worker relay`: publishes the change feed to `{prefix}.changes` until SIGTERM or
+//! SIGINT (see `feed::relay`). `worker run` does the same beside its consumer
+//! with `CHANGES_RELAY=on`.
+
+use clap::Args;
+use shared::config::AmqpSettings;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    feed::{relay, RelaySettings},
+    settings::{self, FeedSettings},
+};
+
+#[derive(Debug, Args)]
+pub struct Relay {}
+
+impl Relay {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let feed = FeedSettings::from_env()?;
+        let settings = RelaySettings {
+            database_url: settings::database_url()?,
+            database_schema: settings::database_schema()?,
+            amqp: AmqpSettings::from_env()?,
+            name: feed.relay_name,
+            page: RelaySettings::PAGE,
+        };
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        tokio::spawn(async move {
+            crate::startup::shutdown_signal().await;
+            token.cancel();
+        });
+        relay::run(settings, stop).await
+    }
+}
