@@ -1,7 +1,8 @@
-//! The README's "Waiting for a new user" example, compiled and tested here
-//! (`notify::the_readme_example_waits_for_a_user`). Keep the two identical.
+//! The "Waiting for a new user" example of docs/app-integration.md, compiled and
+//! tested here (`notify::the_readme_example_waits_for_a_user`). Keep the two
+//! identical.
 
-// README: begin
+// docs/app-integration.md: begin
 use std::time::Duration;
 
 use futures_util::{stream, StreamExt};
@@ -65,4 +66,4 @@ impl Listener {
         }
     }
 }
-// README: end
+// docs/app-integration.md: end

@@ -169,7 +169,7 @@ impl Settings {
 
 /// The default `WORKER_BATCH_LINGER`. At 1,000 events/s a batch is otherwise one or
 /// two events, each a transaction with its own commit; 3 ms roughly halves the
-/// Postgres CPU per event there (README, Speed), and a full batch never waits.
+/// Postgres CPU per event there (docs/speed.md), and a full batch never waits.
 pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(3);
 
 /// `WORKER_BATCH_LINGER`, a duration such as `3ms` (`0` turns it off), at most 1 s.

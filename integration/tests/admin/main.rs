@@ -2,8 +2,8 @@
 //! HTTP, and the night-time story (a poisoned event, its cause fixed, its replay) in
 //! a real headless Chromium.
 //!
-//! Set `ADMIN_SCREENSHOTS=docs` to save the README's screenshots while the browser
-//! test runs.
+//! Set `ADMIN_SCREENSHOTS=docs` to save the screenshots of docs/operator-page.md
+//! while the browser test runs.
 
 mod browser;
 mod erased;

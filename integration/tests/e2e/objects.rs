@@ -818,9 +818,9 @@ async fn sign_in_tickets_are_never_stored_end_to_end() {
     );
 }
 
-/// The two example queries of the README, as written there.
+/// The two example queries of docs/app-integration.md, as written there.
 #[tokio::test]
-async fn the_readme_queries_answer() {
+async fn the_documented_queries_answer() {
     let db = TestDb::new().await;
     let org = "org_readme";
     let user = "user_readme";
@@ -841,11 +841,14 @@ async fn the_readme_queries_answer() {
     ];
     apply(&db, events).await;
 
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README readable");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/app-integration.md"
+    ))
+    .expect("docs/app-integration.md readable");
     let query = |marker: &str| -> String {
-        let start = readme.find(marker).expect("marker in README");
-        let sql = &readme[start..];
+        let start = doc.find(marker).expect("marker in docs/app-integration.md");
+        let sql = &doc[start..];
         let begin = sql.find("```sql\n").expect("sql block") + 7;
         let end = sql[begin..].find("```").expect("end of block") + begin;
         sql[begin..end].to_owned()

@@ -440,7 +440,7 @@ async fn the_documented_roles_migrate_run_and_read_and_no_more() {
     })
     .await;
     app.start_worker().await;
-    // The app listens and reads as its role (the README's example).
+    // The app listens and reads as its role (the example of docs/app-integration.md).
     let mut listener = Listener::connect(&reader)
         .await
         .expect("the reader connects");

@@ -1,4 +1,4 @@
-//! Traces (README, Observability): the real receiver and worker binaries, started
+//! Traces (docs/observability.md): the real receiver and worker binaries, started
 //! with `OTEL_EXPORTER_OTLP_ENDPOINT`, send OTLP/HTTP protobuf to an endpoint of the
 //! test's own; one webhook makes one trace across both services. Without the
 //! variable, nothing is sent and the message carries no `traceparent`.

@@ -5,7 +5,7 @@ set -euo pipefail
 log() { echo "rabbitmq stand-in: $*" >&2; }
 
 # Keys RabbitMQ 3.10 does not know, which it would refuse to boot with. What they do
-# in 3.13 is done another way here or not needed (README, "The stack test").
+# in 3.13 is done another way here or not needed (docs/development.md, "The stack test").
 UNKNOWN_KEYS='^[[:space:]]*quorum_queue\.continuous_membership_reconciliation\.'
 
 if [ -n "${RABBITMQ_ERLANG_COOKIE:-}" ]; then
