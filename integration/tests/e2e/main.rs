@@ -11,6 +11,7 @@ mod convergence;
 mod dead_letters;
 mod erasure;
 mod feed;
+mod feed_order;
 mod linger;
 mod migrations;
 mod notify;
