@@ -28,7 +28,7 @@ pub const DEFAULT_SCHEMA: &str = "clerk";
 /// schema by [`migrate`] for an install from before the schema existed. A test
 /// (`integration/tests/e2e/own_schema.rs`) checks that this leaves nothing of ours in
 /// `public`.
-const OUR_TABLES: [&str; 14] = [
+const OUR_TABLES: [&str; 18] = [
     "__diesel_schema_migrations",
     "users",
     "organizations",
@@ -43,8 +43,30 @@ const OUR_TABLES: [&str; 14] = [
     "billing_subscription_items",
     "erased_identifiers",
     "billing_payment_attempts",
+    "changes",
+    "change_sequence",
+    "change_retention",
+    "change_relays",
 ];
-const OUR_FUNCTIONS: [&str; 1] = ["clerk_sync_notify()"];
+const OUR_FUNCTIONS: [&str; 17] = [
+    "clerk_sync_notify()",
+    "clerk_sync_feed_staging()",
+    "clerk_sync_feed_seal()",
+    "clerk_sync_feed_track(regclass,text)",
+    "changes_since(bigint,integer)",
+    "changes_head()",
+    "users_feed()",
+    "organizations_feed()",
+    "organization_memberships_feed()",
+    "organization_invitations_feed()",
+    "organization_domains_feed()",
+    "roles_feed()",
+    "permissions_feed()",
+    "waitlist_entries_feed()",
+    "billing_subscriptions_feed()",
+    "billing_subscription_items_feed()",
+    "billing_payment_attempts_feed()",
+];
 
 /// Whether `name` may be a `DATABASE_SCHEMA`: a lower-case SQL identifier that needs
 /// no quoting (letters, digits, `_`, not starting with a digit, at most 63 bytes).
@@ -441,6 +463,13 @@ fn move_from_public(conn: &mut PgConnection, schema: &str) -> anyhow::Result<Vec
                 conn.batch_execute(&format!(
                     "ALTER FUNCTION public.{function} SET SCHEMA \"{schema}\""
                 ))?;
+                // The change feed's functions run with the search_path they were
+                // made with: now the schema's.
+                if function != "clerk_sync_notify()" {
+                    conn.batch_execute(&format!(
+                        "ALTER FUNCTION \"{schema}\".{function} SET search_path = \"{schema}\""
+                    ))?;
+                }
                 moved.push(function.to_owned());
             }
         }

@@ -334,8 +334,8 @@ mod tests {
         let metrics = Metrics::new();
         let probe =
             endpoints::DatabaseProbe::new("postgres://postgres@127.0.0.1:5432/postgres".into());
-        let (server, port) =
-            endpoints::serve("127.0.0.1:0", metrics.clone(), probe, None, None).expect("a local port");
+        let (server, port) = endpoints::serve("127.0.0.1:0", metrics.clone(), probe, None, None)
+            .expect("a local port");
         Worker::assemble(stop, consumer, server, port, metrics)
     }
 

@@ -158,7 +158,11 @@ async fn concurrent_writers_and_a_fast_reader_see_every_change_once_in_commit_or
     assert_eq!(named.len(), unique.len(), "an event named twice");
     let applied: HashSet<&str> = applied.iter().map(String::as_str).collect();
     assert_eq!(unique, applied);
-    assert!(applied.len() > 100, "the writers applied {} events", applied.len());
+    assert!(
+        applied.len() > 100,
+        "the writers applied {} events",
+        applied.len()
+    );
 
     // Commit order is the order the rows were written: a user's versions only grow
     // along the feed.

@@ -254,7 +254,7 @@ async fn an_install_from_before_the_schema_is_moved_out_of_public_once() {
     assert!(ok, "{out}");
     assert!(
         out.contains(
-            "moved 15 tables and functions of an older install from public into schema clerk"
+            "moved 35 tables and functions of an older install from public into schema clerk"
         ),
         "{out}"
     );
@@ -468,6 +468,19 @@ async fn the_documented_roles_migrate_run_and_read_and_no_more() {
 
     let (r, w) = (reader.clone(), runtime.clone());
     tokio::task::spawn_blocking(move || {
+        // The app's role reads the change feed (docs/change-feed.md), and only reads.
+        let feed = worker::feed::read::since(&mut integration::database::connect(&r), 0, 10)
+            .expect("the app's role reads the feed");
+        assert!(
+            feed.iter()
+                .any(|c| c.object_id == "user_role1" && c.svix_id.as_deref() == Some(svix.as_str())),
+            "{feed:?}"
+        );
+        assert_eq!(
+            sql_state_of(&r, "DELETE FROM changes").as_deref(),
+            Some("42501"),
+            "the app's role cannot edit the feed"
+        );
         assert_eq!(
             sql_state_of(&r, "INSERT INTO users (id) VALUES ('user_forged')").as_deref(),
             Some("42501"),

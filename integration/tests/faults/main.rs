@@ -2,6 +2,8 @@
 //! tests stop shared services, so they run alone, one at a time, after the others
 //! (`scripts/test`). Each service is started again by a guard, even on failure.
 
+mod relay;
+
 use std::{
     collections::HashSet,
     time::{Duration, Instant},

@@ -64,9 +64,14 @@ CREATE TABLE change_relays (
 );
 
 -- The session's staging table, made on first use (a temporary table is the
--- session's own: no WAL, no locks shared with other sessions, emptied at commit).
+-- session's own: no WAL, no locks shared with other sessions, emptied at commit),
+-- and the transaction's marker: its one row fires the seal at commit.
+--
+-- Every function of the feed runs with the search_path of the migration that made
+-- it (`SET search_path FROM CURRENT`), so a session with another search_path (an
+-- operator's psql, the app's role calling changes_since) gets the same tables.
 CREATE FUNCTION clerk_sync_feed_staging() RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF to_regclass('pg_temp.clerk_sync_staged_changes') IS NULL THEN
         CREATE TEMPORARY TABLE clerk_sync_staged_changes (
@@ -79,32 +84,36 @@ BEGIN
             parents   TEXT[] NOT NULL,
             columns   TEXT[] NOT NULL
         ) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE clerk_sync_staged_marker (marked BOOLEAN) ON COMMIT DELETE ROWS;
         CREATE CONSTRAINT TRIGGER clerk_sync_seal
-            AFTER INSERT ON pg_temp.clerk_sync_staged_changes
+            AFTER INSERT ON pg_temp.clerk_sync_staged_marker
             DEFERRABLE INITIALLY DEFERRED
             FOR EACH ROW EXECUTE FUNCTION clerk_sync_feed_seal();
+    END IF;
+    IF current_setting('clerk_sync.marked', true) IS DISTINCT FROM pg_current_xact_id()::text THEN
+        INSERT INTO pg_temp.clerk_sync_staged_marker VALUES (true);
+        PERFORM set_config('clerk_sync.marked', pg_current_xact_id()::text, true);
     END IF;
 END;
 $$;
 
--- Fires once per staged row at commit; the first call seals every row staged so far
--- (the others find theirs sealed and return). One statement: group the staged rows
+-- Fires at commit, once per transaction that staged changes (its marker row), and
+-- seals every row staged and not sealed yet. One statement: group the staged rows
 -- (several statements of one event on one row, a tombstone then its erasure, are
 -- one change with the last op), take the commit-order lock by numbering them after
 -- `last_seq`, insert them.
 CREATE FUNCTION clerk_sync_feed_seal() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     sealed BIGINT := coalesce(nullif(current_setting('clerk_sync.sealed_through', true), ''), '0')::bigint;
     events JSONB;
     top    BIGINT;
 BEGIN
-    IF NEW.ord <= sealed THEN
-        RETURN NULL;
-    END IF;
+    -- A statement after this (only if the constraint was made IMMEDIATE) marks again.
+    PERFORM set_config('clerk_sync.marked', '', true);
     events := nullif(current_setting('clerk_sync.events', true), '')::jsonb;
     PERFORM set_config('clerk_sync.sealed_through',
-        (SELECT max(ord) FROM pg_temp.clerk_sync_staged_changes)::text, true);
+        coalesce((SELECT max(ord) FROM pg_temp.clerk_sync_staged_changes), sealed)::text, true);
     WITH staged AS (
         SELECT s.ord, s.kind, s.object_id, s.op, s.version, c,
                coalesce(s.svix_id, events ->> s.object_id, events ->> s.parents[1],
@@ -145,7 +154,7 @@ $$;
 -- joins the feed with one call; the function compares each column by name, which
 -- is why it is generated rather than written once with JSON.
 CREATE FUNCTION clerk_sync_feed_track(tbl regclass, kind text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     cols     TEXT[];
     parents  TEXT[];
@@ -166,7 +175,8 @@ BEGIN
     SELECT string_agg(format('CASE WHEN n.%1$I IS DISTINCT FROM o.%1$I THEN %1$L END', c), ', ')
       INTO updated FROM unnest(cols) AS c;
     EXECUTE format($f$
-        CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql AS $body$
+        CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $body$
         DECLARE
             current_event TEXT := nullif(current_setting('clerk_sync.svix_id', true), '');
         BEGIN
@@ -229,7 +239,7 @@ SELECT clerk_sync_feed_track('billing_payment_attempts', 'billing_payment_attemp
 -- (SQLSTATE CS410), never a silent skip: resync from the tables.
 CREATE FUNCTION changes_since(after BIGINT, max_rows INTEGER DEFAULT 1000)
 RETURNS SETOF changes
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT AS $$
 DECLARE
     pruned BIGINT;
 BEGIN
@@ -245,7 +255,7 @@ $$;
 
 -- The newest seq committed (0 before any change): where a resync starts reading.
 CREATE FUNCTION changes_head() RETURNS BIGINT
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
     SELECT greatest(coalesce((SELECT max(seq) FROM changes), 0),
                     (SELECT pruned_through FROM change_retention));
 $$;
