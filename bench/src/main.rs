@@ -7,6 +7,7 @@
 
 mod client;
 mod cpu;
+mod feed;
 mod floors;
 mod load;
 mod setup;
@@ -67,6 +68,8 @@ pub enum Side {
     Worker,
     /// Only the end-to-end latency phase.
     EndToEnd,
+    /// The change feed: the same drain with the feed off and on, and the relay.
+    Feed,
 }
 
 #[tokio::main]
@@ -92,6 +95,10 @@ async fn run(bench: &Bench, args: &Args) -> anyhow::Result<(Table, CpuTable)> {
             publish.rate,
             None,
         ));
+        return Ok((table, cpu));
+    }
+    if args.only == Some(Side::Feed) {
+        feed::feed(bench, args, &mut table, &mut cpu).await?;
         return Ok((table, cpu));
     }
     if args.only == Some(Side::EndToEnd) {

@@ -95,7 +95,9 @@ impl Bench {
     /// Empties the tables.
     pub async fn truncate(&self) -> anyhow::Result<()> {
         let mut c = self.conn()?;
-        c.batch_execute("TRUNCATE users, organizations, organization_memberships, webhook_events")?;
+        c.batch_execute(
+            "TRUNCATE users, organizations, organization_memberships, webhook_events, changes",
+        )?;
         Ok(())
     }
 

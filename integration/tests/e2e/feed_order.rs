@@ -133,7 +133,7 @@ async fn concurrent_writers_and_a_fast_reader_see_every_change_once_in_commit_or
         .await
         .expect("join");
 
-    let all = db.with(|c| all_changes(c)).await;
+    let all = db.with(all_changes).await;
     let seen_seqs: Vec<i64> = seen.iter().map(|c| c.seq).collect();
     let all_seqs: Vec<i64> = all.iter().map(|c| c.seq).collect();
     // No gap, no duplicate: what the reader saw is the whole feed, 1, 2, 3, ...

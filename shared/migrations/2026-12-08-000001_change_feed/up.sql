@@ -69,9 +69,11 @@ CREATE TABLE change_relays (
 --
 -- Every function of the feed runs with the search_path of the migration that made
 -- it (`SET search_path FROM CURRENT`), so a session with another search_path (an
--- operator's psql, the app's role calling changes_since) gets the same tables.
+-- operator's psql, the app's role calling changes_since) gets the same tables; and
+-- without JIT: the planner knows nothing of a temporary table's size, and a JIT
+-- compile of the seal once cost 280 ms a commit.
 CREATE FUNCTION clerk_sync_feed_staging() RETURNS void
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off AS $$
 BEGIN
     IF to_regclass('pg_temp.clerk_sync_staged_changes') IS NULL THEN
         CREATE TEMPORARY TABLE clerk_sync_staged_changes (
@@ -103,7 +105,7 @@ $$;
 -- one change with the last op), take the commit-order lock by numbering them after
 -- `last_seq`, insert them.
 CREATE FUNCTION clerk_sync_feed_seal() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     sealed BIGINT := coalesce(nullif(current_setting('clerk_sync.sealed_through', true), ''), '0')::bigint;
     events JSONB;
@@ -115,16 +117,17 @@ BEGIN
     PERFORM set_config('clerk_sync.sealed_through',
         coalesce((SELECT max(ord) FROM pg_temp.clerk_sync_staged_changes), sealed)::text, true);
     WITH staged AS (
-        SELECT s.ord, s.kind, s.object_id, s.op, s.version, c,
+        SELECT s.ord, s.kind, s.object_id, s.op, s.version, s.columns,
                coalesce(s.svix_id, events ->> s.object_id, events ->> s.parents[1],
                         events ->> s.parents[2]) AS svix_id
-        FROM pg_temp.clerk_sync_staged_changes s LEFT JOIN LATERAL unnest(s.columns) AS c ON true
+        FROM pg_temp.clerk_sync_staged_changes s
         WHERE s.ord > sealed
     ), grouped AS (
-        SELECT row_number() OVER (ORDER BY min(ord)) AS pos, kind, object_id,
-               (array_agg(op ORDER BY ord DESC))[1] AS op, max(version) AS version, svix_id,
-               coalesce(array_agg(DISTINCT c ORDER BY c) FILTER (WHERE c IS NOT NULL), '{}')
-                   AS columns
+        -- Hash-grouped, no sort per group. A tombstone is terminal (nothing writes a
+        -- live row over it), so the last op is the least ('tombstone' < 'upsert').
+        -- `columns` are staged sorted: one write's are the change's.
+        SELECT min(ord) AS first, kind, object_id, min(op) AS op, max(version) AS version,
+               svix_id, count(*) AS writes, min(columns) AS columns
         FROM staged
         GROUP BY kind, object_id, svix_id
     ), counted AS (
@@ -135,8 +138,14 @@ BEGIN
         RETURNING last_seq
     ), inserted AS (
         INSERT INTO changes (seq, kind, object_id, op, version, svix_id, committed_at, columns)
-        SELECT numbered.last_seq - counted.n + g.pos, g.kind, g.object_id, g.op, g.version,
-               g.svix_id, clock_timestamp(), g.columns
+        SELECT numbered.last_seq - counted.n + row_number() OVER (ORDER BY g.first),
+               g.kind, g.object_id, g.op, g.version, g.svix_id, clock_timestamp(),
+               CASE WHEN g.writes = 1 THEN g.columns
+                    ELSE ARRAY(SELECT DISTINCT c FROM staged s, unnest(s.columns) AS c
+                               WHERE s.kind = g.kind AND s.object_id = g.object_id
+                                 AND s.svix_id IS NOT DISTINCT FROM g.svix_id
+                               ORDER BY c)
+               END
         FROM grouped g, numbered, counted
         RETURNING seq
     )
@@ -154,7 +163,7 @@ $$;
 -- joins the feed with one call; the function compares each column by name, which
 -- is why it is generated rather than written once with JSON.
 CREATE FUNCTION clerk_sync_feed_track(tbl regclass, kind text) RETURNS void
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     cols     TEXT[];
     parents  TEXT[];
@@ -162,7 +171,7 @@ DECLARE
     inserted TEXT;
     updated  TEXT;
 BEGIN
-    SELECT array_agg(attname::text ORDER BY attnum) INTO cols
+    SELECT array_agg(attname::text ORDER BY attname) INTO cols
     FROM pg_attribute
     WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped
       AND attname NOT IN ('id', 'synced_at', 'clerk_updated_at');
@@ -176,7 +185,7 @@ BEGIN
       INTO updated FROM unnest(cols) AS c;
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION %1$I() RETURNS trigger LANGUAGE plpgsql
-        SET search_path FROM CURRENT AS $body$
+        SET search_path FROM CURRENT SET jit = off AS $body$
         DECLARE
             current_event TEXT := nullif(current_setting('clerk_sync.svix_id', true), '');
         BEGIN
@@ -239,7 +248,7 @@ SELECT clerk_sync_feed_track('billing_payment_attempts', 'billing_payment_attemp
 -- (SQLSTATE CS410), never a silent skip: resync from the tables.
 CREATE FUNCTION changes_since(after BIGINT, max_rows INTEGER DEFAULT 1000)
 RETURNS SETOF changes
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     pruned BIGINT;
 BEGIN
@@ -255,7 +264,7 @@ $$;
 
 -- The newest seq committed (0 before any change): where a resync starts reading.
 CREATE FUNCTION changes_head() RETURNS BIGINT
-LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
+LANGUAGE sql STABLE SET search_path FROM CURRENT SET jit = off AS $$
     SELECT greatest(coalesce((SELECT max(seq) FROM changes), 0),
                     (SELECT pruned_through FROM change_retention));
 $$;

@@ -52,7 +52,7 @@ pub struct RelaySettings {
 
 impl RelaySettings {
     /// The default page: large enough to keep the broker's confirms streaming.
-    pub const PAGE: i32 = 500;
+    pub const PAGE: i32 = 1000;
 }
 
 /// Relays until `stop` is cancelled, reconnecting to Postgres and RabbitMQ as long
@@ -126,7 +126,10 @@ async fn open_channel(conn: &lapin::Connection, topology: &Topology) -> anyhow::
     Ok(channel)
 }
 
-/// Pages through the feed from the saved cursor until `stop` or a failure.
+/// Pages through the feed from the saved cursor until `stop` or a failure. Two
+/// pages are in flight at most: the next one is read and published while the
+/// broker confirms the one before, and the cursor moves past a page only once all
+/// of it is confirmed (pages confirm in order: one channel).
 async fn relay(
     db: &mut Leader,
     channel: &Channel,
@@ -135,40 +138,59 @@ async fn relay(
     stop: &CancellationToken,
     backoff: &mut Backoff,
 ) -> Result<(), Broke> {
-    let mut cursor = db.cursor().await.map_err(Broke::Database)?;
-    info!(relay = %settings.name, cursor, exchange = %topology.changes_exchange(), "change relay publishing");
+    let mut read_from = db.cursor().await.map_err(Broke::Database)?;
+    info!(relay = %settings.name, cursor = read_from, exchange = %topology.changes_exchange(), "change relay publishing");
     let exchange = topology.changes_exchange();
+    let mut in_flight: std::collections::VecDeque<(i64, Vec<Confirm>)> = Default::default();
     loop {
         if stop.is_cancelled() {
+            // What is published is confirmed before stopping, so its cursor is saved.
+            while let Some((last, confirms)) = in_flight.pop_front() {
+                await_confirms(confirms).await.map_err(Broke::Broker)?;
+                db.save(last).await.map_err(Broke::Database)?;
+            }
             return Ok(());
         }
-        let page = match db.read(cursor, settings.page).await {
-            Ok(page) => page,
-            Err(e) => return Err(Broke::Database(e)),
-        };
-        let Some(last) = page.last().map(|c| c.seq) else {
-            db.wait_for_changes(Duration::from_secs(1), stop)
+        let page = if in_flight.len() < 2 {
+            db.read(read_from, settings.page)
                 .await
-                .map_err(Broke::Database)?;
-            continue;
+                .map_err(Broke::Database)?
+        } else {
+            Vec::new()
         };
-        publish_page(channel, &exchange, &page)
-            .await
-            .map_err(Broke::Broker)?;
-        db.save(last).await.map_err(Broke::Database)?;
-        tracing::debug!(relay = %settings.name, from = cursor, to = last, "changes relayed");
-        cursor = last;
-        backoff.reset();
+        if let Some(last) = page.last().map(|c| c.seq) {
+            let confirms = publish_page(channel, &exchange, &page)
+                .await
+                .map_err(Broke::Broker)?;
+            in_flight.push_back((last, confirms));
+            read_from = last;
+            if in_flight.len() < 2 {
+                continue;
+            }
+        }
+        match in_flight.pop_front() {
+            Some((last, confirms)) => {
+                await_confirms(confirms).await.map_err(Broke::Broker)?;
+                db.save(last).await.map_err(Broke::Database)?;
+                tracing::debug!(relay = %settings.name, to = last, "changes relayed");
+                backoff.reset();
+            }
+            None => db
+                .wait_for_changes(Duration::from_secs(1), stop)
+                .await
+                .map_err(Broke::Database)?,
+        }
     }
 }
 
-/// Publishes every change of `page` (all in flight at once), then awaits their
-/// confirms in order: `Ok` only when the broker has taken every one.
+type Confirm = (i64, lapin::PublisherConfirm);
+
+/// Publishes every change of `page` (all in flight at once); returns their confirms.
 async fn publish_page(
     channel: &Channel,
     exchange: &str,
     page: &[FeedChange],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Confirm>> {
     let mut confirms = Vec::with_capacity(page.len());
     for change in page {
         let body = serde_json::to_vec(change).context("could not encode a change")?;
@@ -189,6 +211,11 @@ async fn publish_page(
             .with_context(|| format!("could not publish change {}", change.seq))?;
         confirms.push((change.seq, confirm));
     }
+    Ok(confirms)
+}
+
+/// `Ok` only when the broker has taken every one of `confirms`.
+async fn await_confirms(confirms: Vec<Confirm>) -> anyhow::Result<()> {
     for (seq, confirm) in confirms {
         match confirm
             .await
