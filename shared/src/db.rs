@@ -48,9 +48,10 @@ const OUR_TABLES: [&str; 18] = [
     "change_retention",
     "change_relays",
 ];
-const OUR_FUNCTIONS: [&str; 17] = [
+const OUR_FUNCTIONS: [&str; 18] = [
     "clerk_sync_notify()",
     "clerk_sync_feed_staging()",
+    "clerk_sync_feed_mark()",
     "clerk_sync_feed_seal()",
     "clerk_sync_feed_track(regclass,text)",
     "changes_since(bigint,integer)",
@@ -467,7 +468,7 @@ fn move_from_public(conn: &mut PgConnection, schema: &str) -> anyhow::Result<Vec
                 // made with: now the schema's.
                 if function != "clerk_sync_notify()" {
                     conn.batch_execute(&format!(
-                        "ALTER FUNCTION \"{schema}\".{function} SET search_path = \"{schema}\""
+                        "ALTER FUNCTION \"{schema}\".{function} SET search_path = \"{schema}\", pg_temp"
                     ))?;
                 }
                 moved.push(function.to_owned());

@@ -37,3 +37,7 @@ impl FeedChange {
 
 /// SQLSTATE of `changes_since` for a cursor behind the retention.
 pub const BEHIND_RETENTION: &str = "CS410";
+
+/// SQLSTATE of `changes_since` for a cursor past the last seq handed out (the feed
+/// was restored or recreated).
+pub const AHEAD_OF_FEED: &str = "CS409";

@@ -290,10 +290,13 @@ fn admin_state(settings: &Settings, pool: &db::PgPool) -> Option<AdminState> {
 
 /// `worker run`: until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    // Before anything starts: a SIGTERM that comes while the worker starts up (its
+    // HTTP server already answering) stops it cleanly instead of killing it.
+    let signal = ShutdownSignal::register();
     let worker = Worker::start(settings).await?;
     let token = worker.stop_token();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.recv().await;
         info!("signal received: finishing in-flight events, then stopping");
         token.cancel();
     });
@@ -302,27 +305,39 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// SIGTERM or SIGINT, listened for from the moment it is registered (a signal
+/// before then would end the process with the default action).
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = tokio::signal::ctrl_c() => {},
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    pub fn register() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves on SIGTERM or SIGINT.
+    pub async fn recv(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Resolves on SIGTERM or SIGINT (listening from the first poll; see
+/// [`ShutdownSignal`] to listen from earlier).
+pub async fn shutdown_signal() {
+    ShutdownSignal::register().recv().await
 }
 
 #[cfg(test)]

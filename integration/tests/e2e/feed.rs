@@ -307,6 +307,7 @@ async fn get_changes_pages_the_feed_and_a_cursor_behind_the_retention_is_told_to
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["content-type"], "application/x-ndjson");
     assert_eq!(res.headers()["x-changes-next"], "2");
+    assert_eq!(res.headers()["x-changes-head"], "3");
     let body = res.text().await.expect("body");
     let page: Vec<FeedChange> = body
         .lines()
@@ -324,6 +325,17 @@ async fn get_changes_pages_the_feed_and_a_cursor_behind_the_retention_is_told_to
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["x-changes-next"], "3");
     assert_eq!(res.text().await.expect("body"), "");
+    // A cursor from a feed that was recreated: 409, never empty pages forever.
+    assert_eq!(get("?after=99".into()).await.status().as_u16(), 409);
+    // The scheme is case-insensitive (RFC 7235).
+    let lower = app
+        .http
+        .get(url("?after=3"))
+        .header("authorization", format!("bearer {token}"))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(lower.status().as_u16(), 200);
     for bad in ["?after=x", "?after=-1", "?limit=0", "?limit=10001"] {
         assert_eq!(get(bad.into()).await.status().as_u16(), 400, "{bad}");
     }

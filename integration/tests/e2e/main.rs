@@ -12,6 +12,7 @@ mod dead_letters;
 mod erasure;
 mod feed;
 mod feed_order;
+mod feed_sql;
 mod feed_welcome;
 mod linger;
 mod migrations;

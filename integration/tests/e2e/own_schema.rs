@@ -254,7 +254,7 @@ async fn an_install_from_before_the_schema_is_moved_out_of_public_once() {
     assert!(ok, "{out}");
     assert!(
         out.contains(
-            "moved 35 tables and functions of an older install from public into schema clerk"
+            "moved 36 tables and functions of an older install from public into schema clerk"
         ),
         "{out}"
     );

@@ -1,5 +1,7 @@
 -- Loses the change feed (the synced objects stay). A reader's cursor means nothing
--- after this: resync from the tables.
+-- after this: resync from the tables. Stop the workers first: a session that has
+-- written keeps a temporary trigger on clerk_sync_feed_seal(), and the DROP waits
+-- for nothing but fails while it exists.
 DO $$
 DECLARE t TEXT;
 BEGIN
@@ -17,6 +19,7 @@ $$;
 DROP FUNCTION changes_head();
 DROP FUNCTION changes_since(BIGINT, INTEGER);
 DROP FUNCTION clerk_sync_feed_track(regclass, text);
+DROP FUNCTION clerk_sync_feed_mark();
 DROP FUNCTION clerk_sync_feed_staging();
 DROP FUNCTION clerk_sync_feed_seal();
 DROP TABLE change_relays;

@@ -92,9 +92,19 @@ BEGIN
             DEFERRABLE INITIALLY DEFERRED
             FOR EACH ROW EXECUTE FUNCTION clerk_sync_feed_seal();
     END IF;
+END;
+$$;
+
+-- After rows were staged: the transaction's marker, once (again after a seal, which
+-- runs before the commit only if the constraint was made IMMEDIATE: then each
+-- statement that stages rows seals them at its end).
+CREATE FUNCTION clerk_sync_feed_mark() RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off AS $$
+BEGIN
     IF current_setting('clerk_sync.marked', true) IS DISTINCT FROM pg_current_xact_id()::text THEN
-        INSERT INTO pg_temp.clerk_sync_staged_marker VALUES (true);
+        -- Set first: under IMMEDIATE the seal runs inside the INSERT and clears it.
         PERFORM set_config('clerk_sync.marked', pg_current_xact_id()::text, true);
+        INSERT INTO pg_temp.clerk_sync_staged_marker VALUES (true);
     END IF;
 END;
 $$;
@@ -105,7 +115,7 @@ $$;
 -- one change with the last op), take the commit-order lock by numbering them after
 -- `last_seq`, insert them.
 CREATE FUNCTION clerk_sync_feed_seal() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET jit = off SET lock_timeout = '60s' AS $$
 DECLARE
     sealed BIGINT := coalesce(nullif(current_setting('clerk_sync.sealed_through', true), ''), '0')::bigint;
     events JSONB;
@@ -113,6 +123,9 @@ DECLARE
 BEGIN
     -- A statement after this (only if the constraint was made IMMEDIATE) marks again.
     PERFORM set_config('clerk_sync.marked', '', true);
+    IF NOT EXISTS (SELECT 1 FROM pg_temp.clerk_sync_staged_changes WHERE ord > sealed) THEN
+        RETURN NULL;
+    END IF;
     events := nullif(current_setting('clerk_sync.events', true), '')::jsonb;
     PERFORM set_config('clerk_sync.sealed_through',
         coalesce((SELECT max(ord) FROM pg_temp.clerk_sync_staged_changes), sealed)::text, true);
@@ -188,6 +201,7 @@ BEGIN
         SET search_path FROM CURRENT SET jit = off AS $body$
         DECLARE
             current_event TEXT := nullif(current_setting('clerk_sync.svix_id', true), '');
+            staged BIGINT;
         BEGIN
             PERFORM clerk_sync_feed_staging();
             IF TG_OP = 'INSERT' THEN
@@ -209,6 +223,10 @@ BEGIN
                     FROM new_rows n JOIN old_rows o ON o.id = n.id
                 ) c
                 WHERE cardinality(c.changed) > 0;
+            END IF;
+            GET DIAGNOSTICS staged = ROW_COUNT;
+            IF staged > 0 THEN
+                PERFORM clerk_sync_feed_mark();
             END IF;
             RETURN NULL;
         END;
@@ -258,6 +276,11 @@ BEGIN
             USING ERRCODE = 'CS410',
                   HINT = 'Resync: note changes_head(), copy the tables you keep, then read changes_since(that head).';
     END IF;
+    IF after > (SELECT last_seq FROM change_sequence) THEN
+        RAISE EXCEPTION 'change feed cursor % is ahead of the feed, whose last seq is %', after, (SELECT last_seq FROM change_sequence)
+            USING ERRCODE = 'CS409',
+                  HINT = 'The feed was restored or recreated: resync (note changes_head(), copy the tables you keep, read changes_since(that head)).';
+    END IF;
     RETURN QUERY SELECT * FROM changes WHERE seq > after ORDER BY seq LIMIT greatest(max_rows, 0);
 END;
 $$;
@@ -267,4 +290,23 @@ CREATE FUNCTION changes_head() RETURNS BIGINT
 LANGUAGE sql STABLE SET search_path FROM CURRENT SET jit = off AS $$
     SELECT greatest(coalesce((SELECT max(seq) FROM changes), 0),
                     (SELECT pruned_through FROM change_retention));
+$$;
+
+-- `pg_temp` last on the feed's search_path: a session's temporary table named like
+-- one of ours (`changes`) must not catch the feed's rows. `FROM CURRENT` above gave
+-- each function the schema; this appends pg_temp after it.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+          AND (p.proname IN ('clerk_sync_feed_staging', 'clerk_sync_feed_mark', 'clerk_sync_feed_seal',
+                             'clerk_sync_feed_track', 'changes_since', 'changes_head')
+               OR p.proname LIKE '%\_feed')
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
+    END LOOP;
+END;
 $$;

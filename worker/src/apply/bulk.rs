@@ -138,12 +138,18 @@ pub fn apply(
             .filter(users::deleted_at.is_not_null())
             .select((users::id, users::deleted_at))
             .load(conn)?;
-        for (id, at) in deleted {
+        for (id, at) in &deleted {
+            let refused = users.iter().find(|(_, u)| &u.id == id);
+            // The erasure writes other objects' rows: the feed names the refused event.
+            attribution::set_current(conn, refused.map(|(i, _)| events[*i].svix_id.as_str()))?;
             // What the refused change tells the user was known by is erased too.
-            if let (Some(at), Some((_, u))) = (at, users.iter().find(|(_, u)| u.id == id)) {
-                erasure::erase_known(conn, &id, at, &erasure::KnownBy::of_user(u))?;
+            if let (Some(at), Some((_, u))) = (at, refused) {
+                erasure::erase_known(conn, id, *at, &erasure::KnownBy::of_user(u))?;
             }
-            store::erase_user(conn, &id)?;
+            store::erase_user(conn, id)?;
+        }
+        if !deleted.is_empty() {
+            attribution::set_current(conn, None)?;
         }
     }
 

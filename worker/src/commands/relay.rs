@@ -24,10 +24,11 @@ impl Relay {
             name: feed.relay_name,
             page: RelaySettings::PAGE,
         };
+        let signal = crate::startup::ShutdownSignal::register();
         let stop = CancellationToken::new();
         let token = stop.clone();
         tokio::spawn(async move {
-            crate::startup::shutdown_signal().await;
+            signal.recv().await;
             token.cancel();
         });
         relay::run(settings, stop).await

@@ -2,7 +2,8 @@
 //! for a bearer token (`CHANGES_TOKEN`, or the operator's `ADMIN_TOKEN`).
 //!
 //! 200 with one change per line (none: an empty body) and `X-Changes-Next`, the
-//! cursor to ask with next; 410 when `after` is behind the retention; 400 for bad
+//! cursor to ask with next, and `X-Changes-Head`; 410 when `after` is behind the
+//! retention, 409 when it is ahead of the feed (restored or recreated); 400 for bad
 //! parameters; 401 without a valid token; 503 when Postgres is unavailable.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
@@ -46,7 +47,9 @@ async fn changes(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .is_some_and(|t| endpoint.tokens.iter().any(|k| k.verify(t)));
     if !authorized {
         return HttpResponse::Unauthorized()
@@ -67,10 +70,12 @@ async fn changes(
             &format!("after must be 0 or more, limit 1 to {MAX_PAGE}"),
         );
     }
-    let result =
-        database::with_connection(&endpoint.pool, move |c| Ok(read::since(c, after, limit))).await;
+    let result = database::with_connection(&endpoint.pool, move |c| {
+        Ok(read::since(c, after, limit).and_then(|page| Ok((page, read::head(c)?))))
+    })
+    .await;
     match result {
-        Ok(Ok(changes)) => {
+        Ok(Ok((changes, head))) => {
             let next = changes.last().map_or(after, |c| c.seq);
             let mut body = Vec::with_capacity(changes.len() * 200);
             for change in &changes {
@@ -85,9 +90,12 @@ async fn changes(
             HttpResponse::Ok()
                 .content_type("application/x-ndjson")
                 .insert_header(("X-Changes-Next", next.to_string()))
+                // Where a resync starts (docs/change-feed.md, Retention).
+                .insert_header(("X-Changes-Head", head.to_string()))
                 .body(body)
         }
         Ok(Err(ReadError::BehindRetention(message))) => error(HttpResponse::Gone(), &message),
+        Ok(Err(ReadError::AheadOfFeed(message))) => error(HttpResponse::Conflict(), &message),
         Ok(Err(ReadError::Database(e))) => {
             tracing::warn!(error = %e, "GET /changes: the feed could not be read");
             error(

@@ -9,7 +9,7 @@ use diesel::{
     sql_query,
     sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz},
 };
-use shared::feed::{FeedChange, BEHIND_RETENTION};
+use shared::feed::{FeedChange, AHEAD_OF_FEED, BEHIND_RETENTION};
 
 /// Changes a reader may ask for at once.
 pub const MAX_PAGE: i32 = 10_000;
@@ -20,6 +20,10 @@ pub enum ReadError {
     /// resync from the tables (the message says how).
     #[error("{0}")]
     BehindRetention(String),
+    /// The cursor is past the last seq handed out: the feed was restored or
+    /// recreated, and the reader must resync.
+    #[error("{0}")]
+    AheadOfFeed(String),
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -74,11 +78,16 @@ pub fn since(
         .bind::<Integer, _>(limit.clamp(0, MAX_PAGE))
         .load(conn)
         .map_err(|e| match &e {
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.sql_state() == Some(BEHIND_RETENTION) =>
-            {
-                let hint = info.hint().map(|h| format!(" {h}")).unwrap_or_default();
-                ReadError::BehindRetention(format!("{}.{hint}", info.message()))
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+                let said = || {
+                    let hint = info.hint().map(|h| format!(" {h}")).unwrap_or_default();
+                    format!("{}.{hint}", info.message())
+                };
+                match info.sql_state() {
+                    Some(BEHIND_RETENTION) => ReadError::BehindRetention(said()),
+                    Some(AHEAD_OF_FEED) => ReadError::AheadOfFeed(said()),
+                    _ => ReadError::Database(e),
+                }
             }
             _ => ReadError::Database(e),
         })?;

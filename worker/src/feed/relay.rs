@@ -214,13 +214,20 @@ async fn publish_page(
     Ok(confirms)
 }
 
+/// How long the relay waits for a page's confirms before it gives the connection
+/// up and publishes again (a broker under a memory or disk alarm blocks publishers:
+/// the relay must not hang, nor keep `worker run` from stopping).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `Ok` only when the broker has taken every one of `confirms`.
 async fn await_confirms(confirms: Vec<Confirm>) -> anyhow::Result<()> {
     for (seq, confirm) in confirms {
-        match confirm
+        let confirmed = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
             .await
-            .with_context(|| format!("no confirm for change {seq}"))?
-        {
+            .map_err(|_| {
+                anyhow::anyhow!("no confirm for change {seq} within {CONFIRM_TIMEOUT:?}")
+            })?;
+        match confirmed.with_context(|| format!("no confirm for change {seq}"))? {
             Confirmation::Ack(_) => {}
             Confirmation::Nack(_) => anyhow::bail!("RabbitMQ refused change {seq} (nack)"),
             Confirmation::NotRequested => {
@@ -364,23 +371,37 @@ impl Leader {
                 "relay {:?} is behind the retention: DELETE its row from change_relays to start it again from the oldest change kept",
                 self.name
             ))),
+            Err(e @ ReadError::AheadOfFeed(_)) => Err(anyhow::Error::new(e).context(format!(
+                "relay {:?} is ahead of the feed (restored or recreated): set its relayed_through in change_relays to changes_head(), or DELETE its row",
+                self.name
+            ))),
             Err(ReadError::Database(e)) => Err(anyhow::Error::new(e).context("could not read the feed")),
         }
     }
 
+    /// Moves the cursor forward to `seq`. Fenced: a cursor that another relay of the
+    /// same name moved past `seq` (this one lost its lock unnoticed), or a row
+    /// deleted by hand, is an error, and the relay starts again from what is saved.
     async fn save(&mut self, seq: i64) -> anyhow::Result<()> {
         let name = self.name.clone();
-        self.call(move |c| {
-            sql_query(
-                "UPDATE change_relays SET relayed_through = $2, updated_at = now() WHERE name = $1",
-            )
-            .bind::<Text, _>(&name)
-            .bind::<BigInt, _>(seq)
-            .execute(c)
-            .map(drop)
-        })
-        .await
-        .context("could not save the relay's cursor")
+        let saved = self
+            .call(move |c| {
+                sql_query(
+                    "UPDATE change_relays SET relayed_through = $2, updated_at = now() \
+                     WHERE name = $1 AND relayed_through <= $2",
+                )
+                .bind::<Text, _>(&name)
+                .bind::<BigInt, _>(seq)
+                .execute(c)
+            })
+            .await
+            .context("could not save the relay's cursor")?;
+        anyhow::ensure!(
+            saved == 1,
+            "relay {:?}: its row in change_relays is gone or already past seq {seq} (another relay of this name?)",
+            self.name
+        );
+        Ok(())
     }
 
     /// Returns when a change is announced, after `timeout`, or on `stop`.
