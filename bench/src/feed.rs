@@ -22,25 +22,10 @@ use crate::{
     Args,
 };
 
-/// The object tables whose changes the feed records.
-const TRACKED: [&str; 11] = [
-    "users",
-    "organizations",
-    "organization_memberships",
-    "organization_invitations",
-    "organization_domains",
-    "roles",
-    "permissions",
-    "waitlist_entries",
-    "billing_subscriptions",
-    "billing_subscription_items",
-    "billing_payment_attempts",
-];
-
 /// Turns the feed's triggers off or on (the bench's database only).
 fn set_feed(bench: &Bench, on: bool) -> anyhow::Result<()> {
     let verb = if on { "ENABLE" } else { "DISABLE" };
-    let sql: String = TRACKED
+    let sql: String = shared::db::OBJECT_TABLES
         .iter()
         .map(|t| {
             format!(

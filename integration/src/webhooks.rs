@@ -40,3 +40,25 @@ pub fn user_event(event_type: &str, id: &str, version_ms: i64, first_name: &str)
     }
     e
 }
+
+/// `event` decoded as the worker decodes a delivery with svix-id `svix_id`
+/// (payloads discarded), for tests that apply batches straight to Postgres.
+pub fn prepared(svix_id: &str, event: &Value) -> worker::apply::EventToApply {
+    let body = serde_json::to_vec(event).expect("json");
+    worker::apply::EventToApply::from_envelope(
+        svix_id,
+        shared::event::Envelope::parse(&body).expect("envelope"),
+        None,
+        1,
+        worker::apply::Payloads::Discard,
+    )
+    .expect("prepared")
+}
+
+/// An `organizationMembership.created` example of membership `id` in organization
+/// `organization_id`, at version `version_ms`.
+pub fn membership_event(id: &str, organization_id: &str, version_ms: i64) -> Value {
+    let mut e = event("organizationMembership.created", id, version_ms);
+    e["data"]["organization"]["id"] = organization_id.into();
+    e
+}

@@ -85,26 +85,8 @@ async fn serve() -> ExitCode {
             return ExitCode::from(CONFIG_EXIT_CODE);
         }
     };
-    let traces = match shared::otel::Traces::from_env(shared::otel::RECEIVER_SERVICE) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(CONFIG_EXIT_CODE);
-        }
-    };
-    let traces_to = traces
-        .as_ref()
-        .map(|t| format!("{} as {}", t.endpoint_redacted(), t.service()));
-    let mut traces = shared::telemetry::init_with_traces(&settings.log, traces);
-    if let Some(to) = traces_to {
-        tracing::info!("sending traces to {to} (OTLP/HTTP)");
-    }
-    let code = serve_with(settings).await;
-    if let Some(mut guard) = traces.take() {
-        // Blocking (it sends the last spans): not on the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || guard.shutdown()).await;
-    }
-    code
+    let log = settings.log.clone();
+    shared::telemetry::run_traced(&log, shared::otel::RECEIVER_SERVICE, serve_with(settings)).await
 }
 
 async fn serve_with(settings: Settings) -> ExitCode {

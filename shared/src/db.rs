@@ -24,6 +24,22 @@ pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 /// The schema every table of ours lives in unless `DATABASE_SCHEMA` says otherwise.
 pub const DEFAULT_SCHEMA: &str = "clerk";
 
+/// The tables of Clerk's objects: each is in the change feed, with the triggers
+/// `<table>_feed_insert` and `<table>_feed_update` (migration `…_change_feed`).
+pub const OBJECT_TABLES: [&str; 11] = [
+    "users",
+    "organizations",
+    "organization_memberships",
+    "organization_invitations",
+    "organization_domains",
+    "roles",
+    "permissions",
+    "waitlist_entries",
+    "billing_subscriptions",
+    "billing_subscription_items",
+    "billing_payment_attempts",
+];
+
 /// The tables and functions our migrations create, as moved from `public` into the
 /// schema by [`migrate`] for an install from before the schema existed. A test
 /// (`integration/tests/e2e/own_schema.rs`) checks that this leaves nothing of ours in

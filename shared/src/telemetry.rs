@@ -203,6 +203,35 @@ pub fn init_with_traces(
     Some(guard)
 }
 
+/// What a binary's `main` does around its work: sets up logs (`log`) and traces
+/// from the `OTEL_*` variables as `service`, runs `work`, and sends the last spans.
+/// An invalid `OTEL_*` setting is the configuration exit code, said in one line.
+pub async fn run_traced<F>(log: &LogSettings, service: &str, work: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = std::process::ExitCode>,
+{
+    let traces = match crate::otel::Traces::from_env(service) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(crate::report::CONFIG_EXIT_CODE);
+        }
+    };
+    let traces_to = traces
+        .as_ref()
+        .map(|t| format!("{} as {}", t.endpoint_redacted(), t.service()));
+    let mut guard = init_with_traces(log, traces);
+    if let Some(to) = traces_to {
+        tracing::info!("sending traces to {to} (OTLP/HTTP)");
+    }
+    let code = work.await;
+    if let Some(mut guard) = guard.take() {
+        // Blocking (it sends the last spans): not on the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || guard.shutdown()).await;
+    }
+    code
+}
+
 /// Installs the subscriber for the whole process. A second call is a no-op, so tests
 /// may call it freely.
 pub fn init(settings: &LogSettings) {

@@ -149,12 +149,13 @@ impl Worker {
         let (server, metrics_port) =
             endpoints::serve(&settings.metrics_addr, metrics.clone(), probe, admin, feed)?;
         let stop = CancellationToken::new();
-        let relay = settings.feed.relay.then(|| RelaySettings {
-            database_url: settings.database_url.clone(),
-            database_schema: settings.database_schema.clone(),
-            amqp: settings.amqp.clone(),
-            name: settings.feed.relay_name.clone(),
-            page: RelaySettings::PAGE,
+        let relay = settings.feed.relay.then(|| {
+            RelaySettings::new(
+                settings.database_url.clone(),
+                settings.database_schema.clone(),
+                settings.amqp.clone(),
+                settings.feed.relay_name.clone(),
+            )
         });
         let consumer = Consumer::new(settings, pool, metrics.clone());
         let token = stop.clone();
@@ -332,12 +333,6 @@ impl ShutdownSignal {
         }
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Resolves on SIGTERM or SIGINT (listening from the first poll; see
-/// [`ShutdownSignal`] to listen from earlier).
-pub async fn shutdown_signal() {
-    ShutdownSignal::register().recv().await
 }
 
 #[cfg(test)]

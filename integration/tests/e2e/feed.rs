@@ -4,33 +4,19 @@
 use std::time::Duration;
 
 use diesel::{prelude::*, sql_query, PgConnection};
-use integration::{event, unique, webhooks::user_event, Options, TestApp, TestDb};
+use integration::{
+    event, unique,
+    webhooks::{membership_event, prepared, user_event},
+    Options, TestApp, TestDb,
+};
 use serde_json::{json, Value};
-use shared::{event::Envelope, feed::FeedChange};
+use shared::feed::FeedChange;
 use worker::{
-    apply::{apply_batch, EventToApply, Outcome, Payloads},
+    apply::{apply_batch, EventToApply, Outcome},
     feed::{prune, read},
 };
 
 use crate::T0;
-
-pub(crate) fn prepared(svix_id: &str, event: &Value) -> EventToApply {
-    let body = serde_json::to_vec(event).expect("json");
-    EventToApply::from_envelope(
-        svix_id,
-        Envelope::parse(&body).expect("envelope"),
-        None,
-        1,
-        Payloads::Discard,
-    )
-    .expect("prepared")
-}
-
-pub(crate) fn membership_event(id: &str, organization_id: &str, version_ms: i64) -> Value {
-    let mut e = event("organizationMembership.created", id, version_ms);
-    e["data"]["organization"]["id"] = organization_id.into();
-    e
-}
 
 /// Every change in the feed, in seq order.
 pub(crate) fn all_changes(c: &mut PgConnection) -> Vec<FeedChange> {

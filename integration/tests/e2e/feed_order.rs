@@ -19,7 +19,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use integration::{database::connect, webhooks::user_event, TestDb};
+use integration::{
+    database::connect,
+    webhooks::{membership_event, prepared, user_event},
+    TestDb,
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use shared::feed::FeedChange;
 use worker::{
@@ -27,10 +31,7 @@ use worker::{
     feed::read,
 };
 
-use crate::{
-    feed::{all_changes, membership_event, prepared},
-    T0,
-};
+use crate::{feed::all_changes, T0};
 
 const WRITERS: usize = 6;
 const BATCHES: usize = 40;

@@ -2,12 +2,16 @@
 //! written.
 
 use diesel::{prelude::*, sql_query, PgConnection};
-use integration::{event, webhooks::user_event, TestDb};
+use integration::{
+    event,
+    webhooks::{prepared, user_event},
+    TestDb,
+};
 use serde_json::Value;
 use worker::feed::read;
 
 use crate::{
-    feed::{batch, prepared, Seq},
+    feed::{batch, Seq},
     T0,
 };
 

@@ -6,7 +6,11 @@
 use std::time::{Duration, Instant};
 
 use diesel::{prelude::*, sql_query, sql_types::Text, PgConnection};
-use integration::{event, webhooks::user_event, Options, TestApp, TestDb};
+use integration::{
+    event,
+    webhooks::{membership_event, prepared, user_event},
+    Options, TestApp, TestDb,
+};
 use serde_json::{json, Value};
 use shared::event::Envelope;
 use worker::apply::{apply_batch, EventToApply, Outcome, Payloads};
@@ -180,24 +184,6 @@ async fn listen_text(url: &str) -> String {
     })
     .await
     .expect("listener task")
-}
-
-fn prepared(svix_id: &str, event: &Value) -> EventToApply {
-    let body = serde_json::to_vec(event).expect("json");
-    EventToApply::from_envelope(
-        svix_id,
-        Envelope::parse(&body).expect("envelope"),
-        None,
-        1,
-        Payloads::Discard,
-    )
-    .expect("prepared")
-}
-
-fn membership_event(id: &str, organization_id: &str, version_ms: i64) -> Value {
-    let mut e = event("organizationMembership.created", id, version_ms);
-    e["data"]["organization"]["id"] = organization_id.into();
-    e
 }
 
 /// Applies `events` as one batch, then sends a marker notification and returns what

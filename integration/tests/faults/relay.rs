@@ -13,17 +13,15 @@ use std::{
 
 use diesel::{prelude::*, sql_query, sql_types::BigInt};
 use integration::{
-    binary, database::connect, event, services, signal, wait_for, Process, TestBroker, TestDb, T0,
+    binary, database::connect, event, services, signal, wait_for, webhooks::prepared, Process,
+    TestBroker, TestDb, T0,
 };
 use lapin::{
     options::{QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions},
     types::{AMQPValue, FieldTable},
 };
-use shared::{event::Envelope, feed::FeedChange};
-use worker::{
-    apply::{apply_batch, EventToApply, Payloads},
-    feed::read,
-};
+use shared::feed::FeedChange;
+use worker::{apply::apply_batch, feed::read};
 
 #[derive(QueryableByName)]
 struct Seq {
@@ -64,18 +62,6 @@ fn relay_process(db: &TestDb, broker: &TestBroker) -> Process {
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null());
     Process(cmd.spawn().expect("worker relay starts"))
-}
-
-fn created(svix_id: &str, user: &str) -> EventToApply {
-    let body = serde_json::to_vec(&event("user.created", user, T0)).expect("json");
-    EventToApply::from_envelope(
-        svix_id,
-        Envelope::parse(&body).expect("envelope"),
-        None,
-        1,
-        Payloads::Discard,
-    )
-    .expect("prepared")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +110,12 @@ async fn the_relay_survives_kill_9_and_a_broker_restart_and_a_deduping_consumer_
             let mut b = 0;
             while !stop.load(Ordering::SeqCst) {
                 let batch: Vec<_> = (0..10)
-                    .map(|k| created(&format!("msg_rl_{b}_{k}"), &format!("user_rl_{b}_{k}")))
+                    .map(|k| {
+                        prepared(
+                            &format!("msg_rl_{b}_{k}"),
+                            &event("user.created", &format!("user_rl_{b}_{k}"), T0),
+                        )
+                    })
                     .collect();
                 apply_batch(&mut conn, &batch).expect("the batch commits");
                 b += 1;

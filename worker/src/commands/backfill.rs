@@ -10,8 +10,10 @@ use crate::{
     startup,
 };
 
+/// Which kinds a backfill or a reconcile reads (no flag: users, organizations and
+/// memberships).
 #[derive(Debug, Args)]
-pub struct Backfill {
+pub struct KindFlags {
     #[arg(long)]
     pub users: bool,
     #[arg(long)]
@@ -24,13 +26,24 @@ pub struct Backfill {
     pub all_objects: bool,
 }
 
+impl KindFlags {
+    pub(super) fn three(&self) -> Kinds {
+        Kinds::from_flags(self.users, self.organizations, self.memberships)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct Backfill {
+    #[command(flatten)]
+    pub kinds: KindFlags,
+}
+
 impl Backfill {
     pub async fn run(self) -> anyhow::Result<()> {
         let settings = ClerkApiSettings::from_env()?;
         let pool = migrated_pool(&settings).await?;
         let client = settings.client()?;
-        let kinds = Kinds::from_flags(self.users, self.organizations, self.memberships)
-            .with_all_objects(self.all_objects);
+        let kinds = self.kinds.three().with_all_objects(self.kinds.all_objects);
         tracing::info!(api = %settings.api_url, %kinds, "backfill starting");
         let summary = tokio::select! {
             summary = backfill::backfill(&pool, &client, kinds) => summary?,

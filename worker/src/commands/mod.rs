@@ -62,36 +62,20 @@ pub async fn main(command: Command) -> ExitCode {
             return ExitCode::from(CONFIG_EXIT_CODE);
         }
     };
-    let traces = match shared::otel::Traces::from_env(shared::otel::WORKER_SERVICE) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(CONFIG_EXIT_CODE);
+    shared::telemetry::run_traced(&log, shared::otel::WORKER_SERVICE, async {
+        match execute(command).await {
+            Ok(code) => code,
+            Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+                eprintln!("{e}");
+                ExitCode::from(CONFIG_EXIT_CODE)
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
         }
-    };
-    let traces_to = traces
-        .as_ref()
-        .map(|t| format!("{} as {}", t.endpoint_redacted(), t.service()));
-    let mut traces = shared::telemetry::init_with_traces(&log, traces);
-    if let Some(to) = traces_to {
-        tracing::info!("sending traces to {to} (OTLP/HTTP)");
-    }
-    let code = match execute(command).await {
-        Ok(code) => code,
-        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
-            eprintln!("{e}");
-            ExitCode::from(CONFIG_EXIT_CODE)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    };
-    if let Some(mut guard) = traces.take() {
-        // Blocking (it sends the last spans): not on the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || guard.shutdown()).await;
-    }
-    code
+    })
+    .await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,7 @@ use std::{process::ExitCode, time::Duration};
 
 use clap::Args;
 
-use super::backfill::migrated_pool;
+use super::backfill::{migrated_pool, KindFlags};
 use crate::{
     backfill::{ClerkApiSettings, Kinds},
     reconcile, startup,
@@ -13,15 +13,8 @@ use crate::{
 
 #[derive(Debug, Args)]
 pub struct Reconcile {
-    #[arg(long)]
-    pub users: bool,
-    #[arg(long)]
-    pub organizations: bool,
-    #[arg(long)]
-    pub memberships: bool,
-    /// Every kind clerk-sync keeps (today: users, organizations, memberships).
-    #[arg(long)]
-    pub all_objects: bool,
+    #[command(flatten)]
+    pub kinds: KindFlags,
     /// Compare and look up, change nothing; print what would change.
     #[arg(long)]
     pub dry_run: bool,
@@ -38,10 +31,10 @@ pub struct Reconcile {
 
 impl Reconcile {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
-        let kinds = if self.all_objects {
+        let kinds = if self.kinds.all_objects {
             Kinds::all().with_all_objects(true)
         } else {
-            Kinds::from_flags(self.users, self.organizations, self.memberships)
+            self.kinds.three()
         };
         let options = reconcile::Options {
             kinds,
@@ -58,6 +51,8 @@ async fn reconcile(
     every: Option<Duration>,
     metrics_addr: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    // Listening from the start: a signal while it migrates stops it cleanly.
+    let signal = startup::ShutdownSignal::register();
     let settings = match ClerkApiSettings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -82,7 +77,7 @@ async fn reconcile(
         }
         None => None,
     };
-    let signal = startup::shutdown_signal();
+    let signal = signal.recv();
     tokio::pin!(signal);
     let mut code = ExitCode::SUCCESS;
     loop {

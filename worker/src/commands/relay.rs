@@ -17,13 +17,12 @@ pub struct Relay {}
 impl Relay {
     pub async fn run(self) -> anyhow::Result<()> {
         let feed = FeedSettings::from_env()?;
-        let settings = RelaySettings {
-            database_url: settings::database_url()?,
-            database_schema: settings::database_schema()?,
-            amqp: AmqpSettings::from_env()?,
-            name: feed.relay_name,
-            page: RelaySettings::PAGE,
-        };
+        let settings = RelaySettings::new(
+            settings::database_url()?,
+            settings::database_schema()?,
+            AmqpSettings::from_env()?,
+            feed.relay_name,
+        );
         let signal = crate::startup::ShutdownSignal::register();
         let stop = CancellationToken::new();
         let token = stop.clone();

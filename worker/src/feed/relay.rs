@@ -53,6 +53,23 @@ pub struct RelaySettings {
 impl RelaySettings {
     /// The default page: large enough to keep the broker's confirms streaming.
     pub const PAGE: i32 = 1000;
+
+    /// A relay named `name` of the feed in `database_url`/`database_schema`, to the
+    /// broker of `amqp`, with the default page.
+    pub fn new(
+        database_url: String,
+        database_schema: String,
+        amqp: AmqpSettings,
+        name: String,
+    ) -> Self {
+        Self {
+            database_url,
+            database_schema,
+            amqp,
+            name,
+            page: Self::PAGE,
+        }
+    }
 }
 
 /// Relays until `stop` is cancelled, reconnecting to Postgres and RabbitMQ as long
@@ -312,10 +329,11 @@ impl Leader {
     }
 
     /// Runs `f` on the connection, on a blocking thread.
-    async fn call<T, F>(&mut self, f: F) -> anyhow::Result<T>
+    async fn call<T, E, F>(&mut self, f: F) -> anyhow::Result<T>
     where
-        F: FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: std::error::Error + Send + Sync + 'static,
     {
         let mut conn = self
             .conn
@@ -352,31 +370,23 @@ impl Leader {
     }
 
     async fn read(&mut self, after: i64, limit: i32) -> anyhow::Result<Vec<FeedChange>> {
-        let mut conn = self
-            .conn
-            .take()
-            .context("the relay's connection was lost")?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = read::since(&mut conn, after, limit);
-            (conn, result)
+        let read = self.call(move |c| read::since(c, after, limit)).await;
+        read.map_err(|e| {
+            let what = match e.downcast_ref::<ReadError>() {
+                // Prune keeps what a relay has not passed, so only a relay whose row
+                // was deleted by hand gets here.
+                Some(ReadError::BehindRetention(_)) => format!(
+                    "relay {:?} is behind the retention: DELETE its row from change_relays to start it again from the oldest change kept",
+                    self.name
+                ),
+                Some(ReadError::AheadOfFeed(_)) => format!(
+                    "relay {:?} is ahead of the feed (restored or recreated): set its relayed_through in change_relays to changes_head(), or DELETE its row",
+                    self.name
+                ),
+                _ => "could not read the feed".to_owned(),
+            };
+            e.context(what)
         })
-        .await
-        .context("database task failed")?;
-        self.conn = Some(conn);
-        match result {
-            Ok(page) => Ok(page),
-            // Prune keeps what a relay has not passed, so only a relay whose row was
-            // deleted by hand gets here.
-            Err(e @ ReadError::BehindRetention(_)) => Err(anyhow::Error::new(e).context(format!(
-                "relay {:?} is behind the retention: DELETE its row from change_relays to start it again from the oldest change kept",
-                self.name
-            ))),
-            Err(e @ ReadError::AheadOfFeed(_)) => Err(anyhow::Error::new(e).context(format!(
-                "relay {:?} is ahead of the feed (restored or recreated): set its relayed_through in change_relays to changes_head(), or DELETE its row",
-                self.name
-            ))),
-            Err(ReadError::Database(e)) => Err(anyhow::Error::new(e).context("could not read the feed")),
-        }
     }
 
     /// Moves the cursor forward to `seq`. Fenced: a cursor that another relay of the
@@ -419,7 +429,7 @@ impl Leader {
                         n?;
                         heard = true;
                     }
-                    Ok(heard)
+                    Ok::<_, diesel::result::Error>(heard)
                 })
                 .await?;
             if heard {
